@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class SecurityConfig(AppConfig):
+    """Roles, API keys, CORS origins, security headers and encrypted fields."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "apps.security"
+    label = "security"
