@@ -1,1 +1,3 @@
-"""Cache API urls."""
+"""Cache API routes."""
+
+urlpatterns: list = []

@@ -1,1 +1,9 @@
-"""Monitoring API urls."""
+"""Monitoring API routes."""
+
+from django.urls import path
+
+from apps.monitoring.api import views
+
+urlpatterns = [
+    path("health/", views.HealthView.as_view(), name="health"),
+]

@@ -1,1 +1,3 @@
-"""Security API urls."""
+"""Security API routes."""
+
+urlpatterns: list = []

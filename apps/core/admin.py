@@ -1,0 +1,73 @@
+"""Admin pages of the plan mirror: searchable, filterable and read-only.
+
+The plan belongs to HWA; Resync only mirrors it, so nothing here is editable.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
+
+
+class MirrorAdmin(admin.ModelAdmin):
+    """Read-only admin for mirrored rows."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Workstation)
+class WorkstationAdmin(MirrorAdmin):
+    list_display = ["name", "type", "link_state", "updated_at"]
+    list_filter = ["type", "link_state"]
+    search_fields = ["name"]
+
+
+@admin.register(JobStream)
+class JobStreamAdmin(MirrorAdmin):
+    list_display = ["name", "workstation", "scheduled_time", "state"]
+    list_filter = ["state", "workstation__type"]
+    search_fields = ["name", "hwa_id", "workstation__name"]
+    date_hierarchy = "scheduled_time"
+    list_select_related = ["workstation"]
+
+
+class JobStatusEventInline(admin.TabularInline):
+    model = JobStatusEvent
+    fields = ["at", "from_state", "to_state"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-at"]
+
+
+@admin.register(Job)
+class JobAdmin(MirrorAdmin):
+    list_display = [
+        "name", "stream", "workstation", "status", "internal_state", "return_code", "start",
+        "end", "rerun_count",
+    ]  # fmt: skip
+    list_filter = ["status", "internal_state", "workstation__type", "workstation"]
+    search_fields = ["name", "hwa_id", "stream__name", "workstation__name"]
+    date_hierarchy = "start"
+    list_select_related = ["stream__workstation", "workstation"]
+    inlines = [JobStatusEventInline]
+    show_full_result_count = False  # a COUNT(*) over the whole plan on every page is waste
+
+
+@admin.register(JobStatusEvent)
+class JobStatusEventAdmin(MirrorAdmin):
+    list_display = ["job", "from_state", "to_state", "at"]
+    list_filter = ["to_state"]
+    search_fields = ["job__name", "job__hwa_id"]
+    date_hierarchy = "at"
+    list_select_related = ["job"]
+    raw_id_fields = ["job"]

@@ -1,0 +1,20 @@
+"""Core API routes: the plan mirror and authentication."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from apps.core.api import views
+
+router = SimpleRouter()
+router.register("jobs", views.JobViewSet, basename="job")
+router.register("workstations", views.WorkstationViewSet, basename="workstation")
+router.register("jobstreams", views.JobStreamViewSet, basename="jobstream")
+
+urlpatterns = [
+    path("jobs/status/", views.JobStatusSummaryView.as_view(), name="job-status-summary"),
+    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
+    *router.urls,
+]

@@ -1,0 +1,64 @@
+"""Plan API views: thin, reading through selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core import selectors
+from apps.core.api import serializers
+from apps.core.api.base import ReadOnlyViewSet
+from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
+
+
+class JobViewSet(ReadOnlyViewSet):
+    """Jobs of the current plan."""
+
+    queryset = selectors.job_list()
+    serializer_class = serializers.JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = [
+        "id", "name", "status", "internal_state", "start", "end", "return_code", "rerun_count",
+        "updated_at",
+    ]  # fmt: skip
+    ordering = ["id"]
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return selectors.job_detail_list()
+        return super().get_queryset()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.JobDetailSerializer
+        return super().get_serializer_class()
+
+
+class JobStatusSummaryView(APIView):
+    """Counts of jobs by status, internal state and workstation."""
+
+    @extend_schema(responses=serializers.JobStatusSummarySerializer)
+    def get(self, request: Request) -> Response:
+        return Response(selectors.job_status_summary())
+
+
+class WorkstationViewSet(ReadOnlyViewSet):
+    """Workstations of the HWA network."""
+
+    queryset = selectors.workstation_list()
+    serializer_class = serializers.WorkstationSerializer
+    filterset_class = WorkstationFilter
+    ordering_fields = ["id", "name", "type", "link_state"]
+    ordering = ["name"]
+
+
+class JobStreamViewSet(ReadOnlyViewSet):
+    """Job stream instances of the current plan."""
+
+    queryset = selectors.jobstream_list()
+    serializer_class = serializers.JobStreamSerializer
+    filterset_class = JobStreamFilter
+    ordering_fields = ["id", "name", "scheduled_time", "state"]
+    ordering = ["scheduled_time", "id"]

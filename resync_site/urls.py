@@ -1,0 +1,18 @@
+"""Root URLs: each app owns its api/urls.py; this file only includes them."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.core.api.urls")),
+    path("api/v1/", include("apps.monitoring.api.urls")),
+    path("api/v1/", include("apps.security.api.urls")),
+    path("api/v1/", include("apps.cache.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "apps.core.api.errors.handler404"
+handler500 = "apps.core.api.errors.handler500"

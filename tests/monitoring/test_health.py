@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+
+from apps.monitoring import selectors
+
+pytestmark = pytest.mark.django_db
+HEALTH = "/api/v1/health/"
+
+
+def test_anyone_sees_the_overall_status_only(anon_client):
+    response = anon_client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.json() == {"status": "healthy"}
+
+
+def test_staff_see_each_component_with_its_response_time(staff_client):
+    body = staff_client.get(HEALTH).json()
+    assert body["status"] == "healthy"
+    assert set(body["components"]) == {"database", "cache"}
+    for component in body["components"].values():
+        assert component["status"] == "healthy"
+        assert component["response_time_ms"] >= 0
+
+
+def test_a_non_staff_user_sees_only_the_overall_status(viewer_client):
+    assert viewer_client.get(HEALTH).json() == {"status": "healthy"}
+
+
+@pytest.fixture
+def broken_cache(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    caches._settings = caches.settings = settings.CACHES
+    caches._connections.__dict__.pop("default", None)
+    yield
+    caches._connections.__dict__.pop("default", None)
+
+
+def test_a_failing_cache_degrades_health_and_says_why(staff_client, monkeypatch):
+    def broken() -> None:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setitem(selectors.CHECKS, "cache", (broken, selectors.DEGRADED))
+    response = staff_client.get(HEALTH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert "Connection refused" in body["components"]["cache"]["detail"]
+
+
+def test_the_cache_check_really_round_trips_through_a_dead_redis(broken_cache):
+    report = selectors.health_report()
+    assert report["components"]["cache"]["status"] == "degraded"
+    assert report["status"] == "degraded"
+
+
+def test_a_failing_database_makes_health_unhealthy_with_a_503(anon_client, monkeypatch):
+    def broken() -> None:
+        raise RuntimeError("connection refused")
+
+    monkeypatch.setitem(selectors.CHECKS, "database", (broken, selectors.UNHEALTHY))
+    response = anon_client.get(HEALTH)
+    assert response.status_code == 503
+    assert response.json() == {"status": "unhealthy"}

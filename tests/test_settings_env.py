@@ -1,0 +1,92 @@
+"""Settings come from the environment through typed helpers that name the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from resync_site import env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_int_names_the_variable_on_a_bad_value(monkeypatch):
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "lots")
+    with pytest.raises(ImproperlyConfigured, match="DB_POOL_MAX_SIZE"):
+        env.env_int("DB_POOL_MAX_SIZE", 10)
+
+
+def test_env_int_enforces_its_minimum(monkeypatch):
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env.env_int("DB_POOL_MAX_SIZE", 10, minimum=1)
+
+
+def test_env_bool_accepts_the_usual_spellings_and_rejects_others(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "Yes")
+    assert env.env_bool("X_FLAG", False) is True
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env.env_bool("X_FLAG", False)
+
+
+def test_env_list_drops_blanks(monkeypatch):
+    monkeypatch.setenv("X_LIST", "a, b,,c ")
+    assert env.env_list("X_LIST") == ["a", "b", "c"]
+
+
+PRINT_SETTINGS = (
+    "import resync_site.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"
+)
+
+
+def _import_settings(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT, env={**clean, **extra_env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    result = _import_settings({"RESYNC_ENV": "production"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_names_each_missing_secret_in_turn():
+    result = _import_settings({"RESYNC_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50})
+    assert "RESYNC_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_production_with_its_secrets_runs_with_debug_off(tmp_path):
+    result = _import_settings({
+        "RESYNC_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50,
+        "RESYNC_ENCRYPTION_KEYS": "k", "DJANGO_ALLOWED_HOSTS": "resync.example.com",
+    })  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "django.db.backends.sqlite3"]
+
+
+def test_a_database_url_selects_postgresql_with_the_native_pool():
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import resync_site.settings as s; d = s.DATABASES['default']; "
+         "print(d['ENGINE'], d['CONN_MAX_AGE'], sorted(d['OPTIONS']['pool']))"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, "DATABASE_URL": "postgres://u@db.example:5432/resync"},
+    )  # fmt: skip
+    assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "0"]
+    assert "max_size" in result.stdout
+
+
+def test_a_bad_database_url_is_named():
+    result = _import_settings({"DATABASE_URL": "nonsense://"})
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
