@@ -1,0 +1,223 @@
+"""Benchmark harness: a production-style Resync on PostgreSQL, driven by wrk over loopback.
+
+Reusable by every benchmark: prepare the database, start gunicorn with DEBUG off, run a
+bounded wrk load, parse its figures, read worker RSS. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/resync_bench"
+BENCH_JOBS = 100_000
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed on first use."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk (apt-get)...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL
+    )
+    return shutil.which("wrk") or "wrk"
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench database if it does not exist."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Production settings with throwaway secrets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
+    env.update(
+        RESYNC_ENV="production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        RESYNC_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_HSTS_SECONDS="0",
+        DATABASE_URL=database_url,
+        LOG_LEVEL="warning",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+def shell(env: dict[str, str], code: str) -> str:
+    """Run Python in `manage.py shell` and return what it printed."""
+    return manage(env, "shell", "--no-imports", "-c", code).strip()
+
+
+def prepare_plan(env: dict[str, str], jobs: int = BENCH_JOBS) -> None:
+    """Migrate and load the demo plan (kept between runs when it already has `jobs` jobs)."""
+    manage(env, "migrate", "--noinput", "-v0")
+    count = shell(env, "from apps.core.models import Job; print(Job.objects.count())")
+    if int(count.strip()) != jobs:
+        print(f"loading {jobs:,} demo jobs...", flush=True)
+        print(manage(env, "load_demo_plan", "--jobs", str(jobs), "--replace", "-v0").strip())
+
+
+def bench_token(env: dict[str, str], *, staff: bool = False) -> str:
+    """A JWT for a bench user, minted through simplejwt."""
+    code = (
+        "from django.contrib.auth import get_user_model;"
+        "from rest_framework_simplejwt.tokens import AccessToken;"
+        "u, _ = get_user_model().objects.get_or_create(username='bench');"
+        f"u.is_staff = {staff}; u.save();"
+        "print(AccessToken.for_user(u))"
+    )
+    return shell(env, code)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running gunicorn."""
+
+    process: subprocess.Popen
+    url: str
+    started_at: float
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            sizes.append(kb / 1024)
+        return sizes
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iterator[Server]:
+    """Start gunicorn (gthread) and wait until /api/v1/health/ answers 200."""
+    port = free_port()
+    cmd = [
+        PY, "-m", "gunicorn", "resync_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+        "--backlog", "2048", "--log-level", "warning",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    server = Server(process, f"http://127.0.0.1:{port}", started)
+    try:
+        wait_healthy(server)
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wait_healthy(server: Server, timeout: float = 60) -> float:
+    """Seconds from process start to the first 200 from the health endpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            if httpx.get(f"{server.url}/api/v1/health/", timeout=2).status_code == 200:
+                return time.perf_counter() - server.started_at
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+@dataclass
+class LoadResult:
+    """wrk's figures for one run."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> LoadResult:
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return LoadResult(
+        requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=_ms(percentile["50"]),
+        p99_ms=_ms(percentile["99"]),
+        requests=requests,
+        errors=errors,
+    )
+
+
+def wrk(url: str, *, connections: int, duration: int, token: str | None = None) -> LoadResult:
+    """A bounded wrk run over loopback."""
+    threads = min(2, connections)
+    cmd = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+           "--timeout", "10s", "--latency", url]  # fmt: skip
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    result = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=duration + 30)
+    return parse_wrk(result.stdout)
