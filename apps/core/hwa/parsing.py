@@ -10,6 +10,7 @@ cannot be mirrored, so its absence is a protocol error naming the field.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +21,14 @@ from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
 _MISSING = object()
 
 
+@functools.lru_cache(maxsize=256)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def _dig(item: Mapping[str, Any], path: str) -> Any:
     value: Any = item
-    for part in path.split("."):
+    for part in _split(path):
         if not isinstance(value, Mapping):
             return _MISSING
         value = value.get(part, _MISSING)
