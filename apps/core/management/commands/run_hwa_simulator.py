@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.hwa.simulator import Faults, SimulatorPlan, SimulatorServer
 
-NO_PASSWORD = (  # noqa: S105 - an error message, not a password
+MISSING_CREDENTIALS = (
     "No simulator password: pass --password, or run in development where settings "
     "generate HWA_SIMULATOR_PASSWORD into the local secrets file"
 )
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             return given, "from --password"
         secret = getattr(settings, "LOCAL_SECRETS", {}).get("HWA_SIMULATOR_PASSWORD")
         if not secret:
-            raise CommandError(NO_PASSWORD)
+            raise CommandError(MISSING_CREDENTIALS)
         return secret, "HWA_SIMULATOR_PASSWORD from the local secrets file"
 
     def _wait_for_stop(self) -> None:
