@@ -1,0 +1,433 @@
+"""The HWA REST client: pooled httpx, timeouts, retries with backoff, a circuit breaker.
+
+One `httpx.Client` is built from `HwaClientSettings` and reused for every call (Basic auth,
+JSON headers, a `Request-Id` uuid per call). Every call has connect and read timeouts and
+goes through the circuit breaker. Queries and GETs are idempotent and retried on timeouts,
+transport errors and 5xx/429 with exponential backoff and full jitter; job actions
+(rerun, hold, release, cancel) are never retried, since a lost answer does not mean the
+action did not happen. HWA's `messages` error bodies become the typed errors of `errors`.
+
+PAGING. Public sources (HCL's TWS_REST_API_Python_samples, the 10.2.x docs) confirm only
+the `How-Many` request header, which caps the number of results (default 500); none shows
+how to fetch what lies beyond it. Resync therefore uses one documented scheme, shared with
+the bundled simulator: when more results remain, the answer carries a `Next-Page` header
+with an opaque token, and the client repeats the same request with a `Next-Page` request
+header set to that token; the last page has no `Next-Page`. Against an HWA that ignores
+`Next-Page` a listing is one page of `How-Many` results, so set `page_size` above the plan
+size there. `iter_*` yield `Page`s: a sync applies page by page and knows the listing is
+complete only when it has seen the page with `is_last=True`.
+
+ENDPOINTS. v1: POST /plan/current/{workstation,jobstream,job}/query, GET
+/plan/current/job/{id}, PUT /plan/current/job/{id}/action/rerun (HCL samples). v2:
+GET /api/v2/plan/{job,jobstream}[/{id}] (10.2.x docs). Unconfirmed and assumed: the
+hold/release/cancel actions as PUT .../job/{id}/action/{action} in both flavours, and
+workstations in v2 (no v2 endpoint is documented, so the v1 query is used).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from apps.core.hwa import errors
+from apps.core.hwa.breaker import CircuitBreaker
+from apps.core.hwa.errors import (
+    HwaAuthError,
+    HwaError,
+    HwaNotFound,
+    HwaProtocolError,
+    HwaRefused,
+    HwaServerError,
+    HwaTimeout,
+    HwaUnavailable,
+)
+from apps.core.hwa.parsing import list_items, parse_job, parse_stream, parse_workstation
+from apps.core.hwa.types import (
+    JOB_ACTIONS,
+    ActionResult,
+    ConnectionCheck,
+    Flavour,
+    JobAction,
+    JobRecord,
+    JobStreamRecord,
+    Page,
+    WorkstationRecord,
+)
+
+T = TypeVar("T")
+
+NEXT_PAGE_HEADER = "Next-Page"
+CONNECTED = "Connected to HWA at {url} as {username} (API {flavour})"
+UNKNOWN_ACTION = "Unknown job action {action!r}; expected one of rerun, hold, release, cancel"
+PAGING_STUCK = "the Next-Page token did not advance"
+
+# Statuses that mean "HWA is unwell, try again": they count against the breaker.
+_RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class HwaClientSettings:
+    """Everything the client needs; the pool and timeout fields can change live."""
+
+    base_url: str
+    username: str
+    password: str
+    verify_tls: bool = True
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    page_size: int = 1000
+    flavour: Flavour = "v1"
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 10.0
+    breaker_threshold: int = 5
+    breaker_cooloff: float = 30.0
+    max_connections: int = 10
+    max_keepalive_connections: int = 5
+    keepalive_expiry: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.flavour not in ("v1", "v2"):
+            raise ValueError("flavour must be 'v1' or 'v2'")
+        if self.page_size < 1 or self.max_retries < 0 or self.max_connections < 1:
+            raise ValueError("page_size and max_connections must be >= 1, max_retries >= 0")
+        if min(self.connect_timeout, self.read_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+
+
+@dataclass(slots=True)
+class _Failure(Exception):
+    """One failed attempt, before it becomes a typed error for the caller."""
+
+    kind: str  # timeout | unreachable | status | malformed
+    reason: str
+    status: int = 0
+    messages: tuple[str, ...] = ()
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in ("timeout", "unreachable") or self.status in _RETRYABLE_STATUSES
+
+    @property
+    def unhealthy(self) -> bool:
+        """Does this failure say HWA is unwell (count against the breaker)?"""
+        return self.retryable or self.kind == "malformed" or self.status >= 500
+
+
+class _Pool:
+    """An httpx.Client and the number of calls using it, so a retired one closes last."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.in_flight = 0
+        self.retired = False
+
+
+def build_http_client(settings: HwaClientSettings) -> httpx.Client:
+    """The pooled httpx client for these settings."""
+    return httpx.Client(
+        base_url=settings.base_url.rstrip("/"),
+        auth=httpx.BasicAuth(settings.username, settings.password),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        verify=settings.verify_tls,
+        timeout=httpx.Timeout(
+            settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
+            keepalive_expiry=settings.keepalive_expiry,
+        ),
+    )
+
+
+def _messages_of(response: httpx.Response) -> tuple[str, ...]:
+    try:
+        data = response.json()
+    except ValueError:
+        return ()
+    messages = data.get("messages") if isinstance(data, dict) else None
+    return tuple(str(m) for m in messages) if isinstance(messages, list) else ()
+
+
+class HwaClient:
+    """A thread-safe client for the HWA plan REST API (v1 or v2 flavour)."""
+
+    def __init__(
+        self,
+        settings: HwaClientSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._breaker = breaker or CircuitBreaker(
+            threshold=settings.breaker_threshold, cooloff=settings.breaker_cooloff
+        )
+        self._lock = threading.Lock()
+        self._pool = _Pool(build_http_client(settings))
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def settings(self) -> HwaClientSettings:
+        """The settings in force."""
+        return self._settings
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker guarding every call (read its `snapshot()` for health)."""
+        return self._breaker
+
+    def reconfigure(self, settings: HwaClientSettings) -> None:
+        """Switch to new settings; calls in flight finish on the old pool, which then closes."""
+        new = _Pool(build_http_client(settings))
+        with self._lock:
+            old, self._pool, self._settings = self._pool, new, settings
+            old.retired = True
+            close_now = old.in_flight == 0
+        self._breaker.configure(
+            threshold=settings.breaker_threshold, cooloff=settings.breaker_cooloff
+        )
+        if close_now:
+            old.client.close()
+
+    def close(self) -> None:
+        """Close the connection pool (after in-flight calls end)."""
+        with self._lock:
+            self._pool.retired = True
+            close_now = self._pool.in_flight == 0
+        if close_now:
+            self._pool.client.close()
+
+    def __enter__(self) -> HwaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _lease(self) -> Iterator[httpx.Client]:
+        with self._lock:
+            pool = self._pool
+            pool.in_flight += 1
+        try:
+            yield pool.client
+        finally:
+            with self._lock:
+                pool.in_flight -= 1
+                close_now = pool.retired and pool.in_flight == 0
+            if close_now:
+                pool.client.close()
+
+    # --- public calls -------------------------------------------------------------------
+    def iter_workstations(self) -> Iterator[Page[WorkstationRecord]]:
+        """All plan workstations, page by page (v1 query in both flavours: see docstring)."""
+        return self._pages("POST", "/plan/current/workstation/query", parse_workstation,
+                           body={"filters": {"workstationInPlanFilter": {}}})  # fmt: skip
+
+    def iter_jobstreams(self) -> Iterator[Page[JobStreamRecord]]:
+        """All job stream instances of the current plan, page by page."""
+        if self._settings.flavour == "v2":
+            return self._pages("GET", "/api/v2/plan/jobstream", parse_stream)
+        return self._pages("POST", "/plan/current/jobstream/query", parse_stream,
+                           body={"filters": {"jobStreamInPlanFilter": {}}})  # fmt: skip
+
+    def iter_jobs(self) -> Iterator[Page[JobRecord]]:
+        """All job instances of the current plan, page by page."""
+        if self._settings.flavour == "v2":
+            return self._pages("GET", "/api/v2/plan/job", parse_job)
+        return self._pages("POST", "/plan/current/job/query", parse_job,
+                           body={"filters": {"jobInPlanFilter": {}}})  # fmt: skip
+
+    def get_job(self, hwa_id: str) -> JobRecord:
+        """One job instance by its HWA id (HwaNotFound if HWA does not know it)."""
+        data, _ = self._call("GET", self._job_path(hwa_id), idempotent=True)
+        return parse_job(data)
+
+    def job_action(self, hwa_id: str, action: JobAction) -> ActionResult:
+        """Forward rerun/hold/release/cancel to HWA once; never retried."""
+        if action not in JOB_ACTIONS:
+            raise ValueError(UNKNOWN_ACTION.format(action=action))
+        path = f"{self._job_path(hwa_id)}/action/{action}"
+        data, _ = self._call("PUT", path, body={}, idempotent=False, allow_empty=True)
+        messages = data.get("messages") if isinstance(data, dict) else None
+        found = tuple(str(m) for m in messages) if isinstance(messages, list) else ()
+        return ActionResult(hwa_id=hwa_id, action=action, messages=found)
+
+    def test_connection(self) -> ConnectionCheck:
+        """One un-retried call that bypasses the breaker: ok, or the exact failure text."""
+        settings = self._settings
+        method, path = ("GET", "/api/v2/plan/job") if settings.flavour == "v2" else (
+            "POST", "/plan/current/workstation/query")  # fmt: skip
+        try:
+            data = self._attempt(method, path, headers={"How-Many": "1"}, body=None)[0]
+            list_items(data, path)
+        except _Failure as failure:
+            return ConnectionCheck(False, str(self._error(failure, method, path, 1)))
+        except HwaError as exc:
+            return ConnectionCheck(False, str(exc))
+        detail = CONNECTED.format(url=settings.base_url, username=settings.username,
+                                  flavour=settings.flavour)  # fmt: skip
+        return ConnectionCheck(True, detail)
+
+    def ping(self) -> bool:
+        """Is HWA reachable with our credentials right now?"""
+        return self.test_connection().ok
+
+    # --- paging -------------------------------------------------------------------------
+    def _job_path(self, hwa_id: str) -> str:
+        prefix = "/api/v2/plan" if self._settings.flavour == "v2" else "/plan/current"
+        return f"{prefix}/job/{quote(hwa_id, safe='')}"
+
+    def _pages(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        body: dict[str, Any] | None = None,
+    ) -> Iterator[Page[T]]:
+        token: str | None = None
+        number = 0
+        while True:
+            headers = {"How-Many": str(self._settings.page_size)}
+            if token:
+                headers[NEXT_PAGE_HEADER] = token
+            data, next_token = self._call(method, path, body=body, headers=headers,
+                                          idempotent=True)  # fmt: skip
+            items = list_items(data, path)
+            number += 1
+            if next_token and (next_token == token or not items):
+                # Guards against a server looping us forever on the same page.
+                reason = PAGING_STUCK
+                raise HwaProtocolError(errors.UNEXPECTED_SHAPE.format(path=path, reason=reason))
+            yield Page(items=tuple(parse(item) for item in items), number=number,
+                       is_last=not next_token)  # fmt: skip
+            if not next_token:
+                return
+            token = next_token
+
+    # --- calls, retries and the breaker -------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+        allow_empty: bool = False,
+    ) -> tuple[Any, str | None]:
+        """Send with retries (idempotent only) through the breaker; JSON body and next token."""
+        settings = self._settings
+        attempts = settings.max_retries + 1 if idempotent else 1
+        failure: _Failure | None = None
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                self._sleep(self._backoff(attempt - 1, settings))
+            if not self._breaker.try_acquire():
+                # Mid-retry, the real cause is more useful than "circuit open".
+                if failure is not None:
+                    break
+                raise self._circuit_open()
+            try:
+                result = self._attempt(method, path, headers=headers, body=body,
+                                       allow_empty=allow_empty)  # fmt: skip
+            except _Failure as exc:
+                failure = exc
+                self._record(exc)
+                if not exc.retryable:
+                    break
+                continue
+            self._breaker.record_success()
+            return result
+        assert failure is not None
+        raise self._error(failure, method, path, attempt)
+
+    def _backoff(self, retry: int, settings: HwaClientSettings) -> float:
+        # Full jitter: spreads retries of many workers instead of synchronising them.
+        cap = min(settings.backoff_max, settings.backoff_base * 2 ** (retry - 1))
+        return self._rng.uniform(0, cap)
+
+    def _record(self, failure: _Failure) -> None:
+        if failure.unhealthy:
+            self._breaker.record_failure(failure.reason)
+        else:
+            self._breaker.record_success()  # HWA answered coherently, e.g. a 404
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None,
+        body: dict[str, Any] | None,
+        allow_empty: bool = False,
+    ) -> tuple[Any, str | None]:
+        request_headers = {"Request-Id": str(uuid.uuid4()), **(headers or {})}
+        try:
+            with self._lease() as http:
+                response = http.request(method, path, headers=request_headers, json=body)
+        except httpx.TimeoutException as exc:
+            raise _Failure("timeout", f"{type(exc).__name__}: {exc}") from None
+        except httpx.TransportError as exc:
+            raise _Failure("unreachable", f"{type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            raise _Failure("status", f"HTTP {response.status_code}", response.status_code,
+                           _messages_of(response))  # fmt: skip
+        if allow_empty and not response.content.strip():
+            return None, None
+        try:
+            data = json.loads(response.content)
+        except ValueError as exc:
+            raise _Failure("malformed", str(exc), response.status_code) from None
+        return data, response.headers.get(NEXT_PAGE_HEADER)
+
+    def _circuit_open(self) -> HwaUnavailable:
+        snap = self._breaker.snapshot()
+        retry_after = max(1, math.ceil(snap.retry_after))
+        detail = errors.CIRCUIT_OPEN.format(failures=snap.consecutive_failures,
+                                            retry_after=retry_after)  # fmt: skip
+        return HwaUnavailable(detail, retry_after=retry_after,
+                              extra={"last_error": snap.last_error})  # fmt: skip
+
+    def _error(self, failure: _Failure, method: str, path: str, attempts: int) -> HwaError:
+        """The typed error the caller sees for the last failed attempt."""
+        where = {"method": method, "path": path}
+        messages = failure.messages
+        if failure.kind == "timeout":
+            detail = errors.TIMED_OUT.format(attempts=attempts, reason=failure.reason, **where)
+            return HwaTimeout(detail)
+        if failure.kind == "unreachable":
+            detail = errors.UNREACHABLE.format(url=self._settings.base_url, reason=failure.reason)
+            return HwaUnavailable(detail, retry_after=1)
+        if failure.kind == "malformed":
+            return HwaProtocolError(errors.MALFORMED_JSON.format(reason=failure.reason, **where))
+        status = failure.status
+        if status in (401, 403):
+            detail = errors.AUTH_REJECTED.format(username=self._settings.username, status=status)
+            return HwaAuthError(detail, messages=messages)
+        if status == 404:
+            return HwaNotFound(errors.NOT_FOUND.format(**where), messages=messages)
+        if status in (429, 503):
+            detail = errors.SERVER_FAILED.format(status=status, **where)
+            return HwaUnavailable(detail, messages=messages, retry_after=1)
+        if status >= 500:
+            detail = errors.SERVER_FAILED.format(status=status, **where)
+            return HwaServerError(detail, messages=messages)
+        detail = errors.REFUSED.format(status=status, **where)
+        return HwaRefused(detail, http_status=status, messages=messages)

@@ -1,0 +1,435 @@
+"""A real HTTP server speaking the HWA REST calls of docs hwa-api.md, for tests and demos.
+
+Served calls (under /twsd, HTTP Basic auth, JSON, `messages` error bodies):
+
+  v1  POST /twsd/plan/current/workstation/query     bare JSON array
+      POST /twsd/plan/current/jobstream/query       bare JSON array
+      POST /twsd/plan/current/job/query             bare JSON array
+      GET  /twsd/plan/current/job/{id}              one job
+      PUT  /twsd/plan/current/job/{id}/action/{rerun|hold|release|cancel}
+  v2  GET  /twsd/api/v2/plan/jobstream              {"count": N, "results": [...]}
+      GET  /twsd/api/v2/plan/job                    {"count": N, "results": [...]}
+      GET  /twsd/api/v2/plan/job/{id}               one job
+      PUT  /twsd/api/v2/plan/job/{id}/action/{rerun|hold|release|cancel}
+
+PAGING (a documented assumption, shared with the client; see apps/core/hwa/client.py):
+the `How-Many` request header caps a page (default 500, as in HCL's samples). When more
+results remain, the response carries a `Next-Page` header holding an opaque token; the
+client repeats the same request with a `Next-Page` request header set to that token. The
+last page has no `Next-Page` header. In v2 the body's `count` is the total number of
+matches, not the page size.
+
+Unauthenticated control endpoints (simulator only) let tests flip faults at runtime:
+  GET/POST /__simulator__/faults   read / partially update the fault switches (JSON)
+  POST     /__simulator__/tick     {"count": n} advance the plan n ticks now
+  GET      /__simulator__/stats    request counters;  POST /__simulator__/stats/reset
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hmac
+import json
+import random
+import re
+import select
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from apps.core.hwa.simulator.plan import (
+    ActionRefused,
+    SimulatorPlan,
+    UnknownAction,
+    UnknownJob,
+)
+
+DEFAULT_HOW_MANY = 500
+MAX_HOW_MANY = 10_000
+CONTROL_PREFIX = "/__simulator__"
+
+_JOB_ONE = re.compile(r"^/twsd/(?:plan/current|api/v2/plan)/job/([^/]+)$")
+_JOB_ACTION = re.compile(r"^/twsd/(?:plan/current|api/v2/plan)/job/([^/]+)/action/([^/]+)$")
+
+
+@dataclass(slots=True)
+class Faults:
+    """Fault switches; every field can be set at start and changed at runtime."""
+
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    malformed_json: bool = False
+    wrong_credentials: bool = False
+    refuse_connections: bool = False
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update, validating names and ranges (ValueError otherwise)."""
+        known = {f.name: f.type for f in fields(self)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown fault {name!r}")
+            if name == "latency_ms" and (not isinstance(value, int) or value < 0):
+                raise ValueError("latency_ms must be a non-negative integer")
+            if name == "error_rate" and not (isinstance(value, int | float) and 0 <= value <= 1):
+                raise ValueError("error_rate must be between 0 and 1")
+            if known[name] == "bool" and not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that can stop listening (refuse connections) and resume."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], simulator: SimulatorServer) -> None:
+        super().__init__(address, _Handler)
+        self.simulator = simulator
+        self._listening = True
+        self._socket_lock = threading.Lock()
+
+    def serve_until(self, stop: threading.Event) -> None:
+        """Accept connections until `stop`; while refusing, no socket listens at all."""
+        while not stop.is_set():
+            refusing = self.simulator.faults.refuse_connections
+            with self._socket_lock:
+                if refusing and self._listening:
+                    self.socket.close()
+                    self._listening = False
+                elif not refusing and not self._listening:
+                    self._relisten()
+                listening, sock = self._listening, self.socket
+            if not listening:
+                stop.wait(0.02)
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                ready, _, _ = select.select([sock], [], [], 0.05)
+                if ready:
+                    self._handle_request_noblock()
+
+    def _relisten(self) -> None:
+        self.socket = socket.socket(self.address_family, self.socket_type)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(self.server_address)
+        self.socket.listen(self.request_queue_size)
+        self._listening = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that time out and hang up are expected here; keep test output quiet.
+        pass
+
+    def close_listener(self) -> None:
+        with self._socket_lock:
+            if self._listening:
+                self.socket.close()
+                self._listening = False
+
+
+class SimulatorServer:
+    """The HWA simulator on a background thread; use as a context manager in tests."""
+
+    def __init__(
+        self,
+        *,
+        password: str,
+        plan: SimulatorPlan | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "resync",
+        faults: Faults | None = None,
+        auto_tick: bool = False,
+        fault_seed: int = 0,
+    ) -> None:
+        self.plan = plan or SimulatorPlan()
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.faults = faults or Faults()
+        self.auto_tick = auto_tick
+        self._fault_rng = random.Random(fault_seed)
+        self._fault_lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._counts_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: _Server | None = None
+        self._refuse_timer: threading.Timer | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self) -> SimulatorServer:
+        """Bind (port 0 picks a free port) and serve on background threads."""
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._spawn(self._server.serve_until, self._stop)
+        if self.auto_tick and self.plan.tick_seconds > 0:
+            self._spawn(self._tick_loop)
+        return self
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name="hwa-simulator")
+        thread.start()
+        self._threads.append(thread)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self.plan.tick_seconds):
+            self.plan.tick()
+
+    def stop(self) -> None:
+        """Stop accepting, close the listening socket and join the background threads."""
+        self._stop.set()
+        if self._refuse_timer:
+            self._refuse_timer.cancel()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._server:
+            self._server.close_listener()
+        self._threads.clear()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. http://127.0.0.1:40123."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The HWA base URL the client is configured with (ends in /twsd)."""
+        return f"{self.url}/twsd"
+
+    # --- faults and counters --------------------------------------------------------------
+    def set_faults(self, **changes: Any) -> None:
+        """Change fault switches (same names as `Faults`)."""
+        with self._fault_lock:
+            self.faults.update(changes)
+
+    def refuse_connections_for(self, seconds: float) -> None:
+        """Stop listening now and listen again after `seconds` (usable over HTTP)."""
+        self.set_faults(refuse_connections=True)
+        if self._refuse_timer:
+            self._refuse_timer.cancel()
+        self._refuse_timer = threading.Timer(seconds, self.set_faults, kwargs={
+            "refuse_connections": False})  # fmt: skip
+        self._refuse_timer.daemon = True
+        self._refuse_timer.start()
+
+    def roll_error(self) -> bool:
+        """Does this request fail under the error-rate fault? (seeded, thread-safe)"""
+        with self._fault_lock:
+            rate = self.faults.error_rate
+            return rate > 0 and self._fault_rng.random() < rate
+
+    def count(self, method: str, path: str) -> None:
+        with self._counts_lock:
+            self._counts[(method, path)] += 1
+
+    def request_count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests received on /twsd (faulted ones included), optionally filtered."""
+        with self._counts_lock:
+            return sum(
+                n
+                for (m, p), n in self._counts.items()
+                if (method is None or m == method) and (path is None or p == path)
+            )
+
+    def reset_counts(self) -> None:
+        """Zero the request counters."""
+        with self._counts_lock:
+            self._counts.clear()
+
+    def stats(self) -> dict[str, Any]:
+        with self._counts_lock:
+            requests = {f"{m} {p}": n for (m, p), n in sorted(self._counts.items())}
+        return {"requests": requests, "ticks": self.plan.ticks, "jobs": len(self.plan.jobs)}
+
+    def check_auth(self, header: str | None) -> bool:
+        if self.faults.wrong_credentials or not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(user.encode(), self.username.encode()) & hmac.compare_digest(
+            password.encode(), self.password.encode()
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes one request; HTTP/1.1 keep-alive so the client's pool reuses connections."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "HWA-Simulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    @property
+    def sim(self) -> SimulatorServer:
+        return self.server.simulator
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    # --- plumbing -----------------------------------------------------------------------
+    def _dispatch(self, method: str) -> None:
+        path, _, query = self.path.partition("?")
+        body = self._read_body()
+        if self.sim.faults.refuse_connections:
+            # Connections accepted before the listener closed are dropped too.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if path.startswith(CONTROL_PREFIX):
+            self._control(method, path, body)
+            return
+        self.sim.count(method, path)
+        self._hwa(method, path, query, body)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(data).encode(), headers)
+
+    def _messages(self, status: int, *messages: str, **headers: str) -> None:
+        self._send_json(status, {"messages": list(messages)}, headers)
+
+    # --- HWA calls ----------------------------------------------------------------------
+    def _hwa(self, method: str, path: str, query: str, body: bytes) -> None:
+        faults = self.sim.faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if not self.sim.check_auth(self.headers.get("Authorization")):
+            self._messages(401, "Authentication failed: wrong user name or password",
+                           **{"WWW-Authenticate": 'Basic realm="HWA simulator"'})  # fmt: skip
+            return
+        if self.sim.roll_error():
+            status = random.choice((500, 503))
+            self._messages(status, f"Simulated server error (HTTP {status})")
+            return
+        try:
+            status, payload, headers = self._route(method, path, body)
+        except UnknownJob as exc:
+            self._messages(404, f"Job {exc.args[0]} not found in the current plan")
+            return
+        except UnknownAction as exc:
+            self._messages(400, f"Unknown action {exc.args[0]!r}")
+            return
+        except ActionRefused as exc:
+            self._messages(409, str(exc))
+            return
+        except LookupError:
+            self._messages(404, f"No resource {method} {path}")
+            return
+        if faults.malformed_json:
+            # A body cut short mid-way, as a proxy that drops the connection would leave it.
+            payload = payload[: max(1, len(payload) // 2)]
+        self._send(status, payload, headers)
+
+    def _route(self, method: str, path: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        plan = self.sim.plan
+        routes = {
+            ("POST", "/twsd/plan/current/workstation/query"): lambda: self._list(
+                plan.workstation_items(), "v1"),
+            ("POST", "/twsd/plan/current/jobstream/query"): lambda: self._list(
+                plan.stream_items("v1"), "v1"),
+            ("GET", "/twsd/api/v2/plan/jobstream"): lambda: self._list(
+                plan.stream_items("v2"), "v2"),
+            ("POST", "/twsd/plan/current/job/query"): lambda: self._jobs("v1"),
+            ("GET", "/twsd/api/v2/plan/job"): lambda: self._jobs("v2"),
+        }  # fmt: skip
+        handler = routes.get((method, path))
+        if handler:
+            return handler()
+        flavour = "v2" if path.startswith("/twsd/api/v2/") else "v1"
+        if method == "GET" and (match := _JOB_ONE.match(path)):
+            return 200, plan.job_one(match[1], flavour), {}
+        if method == "PUT" and (match := _JOB_ACTION.match(path)):
+            message = plan.act(match[1], match[2])
+            return 200, json.dumps({"messages": [message]}).encode(), {}
+        raise LookupError(path)
+
+    def _window(self) -> tuple[int, int]:
+        try:
+            how_many = int(self.headers.get("How-Many") or DEFAULT_HOW_MANY)
+            offset = int(self.headers.get("Next-Page") or 0)
+        except ValueError:
+            how_many, offset = DEFAULT_HOW_MANY, 0
+        return max(0, offset), min(MAX_HOW_MANY, max(1, how_many))
+
+    def _page_headers(self, offset: int, size: int, total: int) -> dict[str, str]:
+        end = offset + size
+        return {"Next-Page": str(end)} if end < total else {}
+
+    def _list(self, items: list[dict[str, Any]], flavour: str) -> tuple[int, bytes, dict]:
+        offset, limit = self._window()
+        chunk = items[offset : offset + limit]
+        data: Any = chunk if flavour == "v1" else {"count": len(items), "results": chunk}
+        return 200, json.dumps(data).encode(), self._page_headers(offset, len(chunk), len(items))
+
+    def _jobs(self, flavour: str) -> tuple[int, bytes, dict[str, str]]:
+        offset, limit = self._window()
+        parts, total = self.sim.plan.job_page(flavour, offset, limit)
+        array = b"[" + b",".join(parts) + b"]"
+        if flavour == "v2":
+            array = b'{"count":%d,"results":%s}' % (total, array)
+        return 200, array, self._page_headers(offset, len(parts), total)
+
+    # --- control ------------------------------------------------------------------------
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        try:
+            data = json.loads(body) if body else {}
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+            self._control_route(method, path.removeprefix(CONTROL_PREFIX), data)
+        except ValueError as exc:
+            self._messages(HTTPStatus.BAD_REQUEST, str(exc))
+
+    def _control_route(self, method: str, path: str, data: dict[str, Any]) -> None:
+        sim = self.sim
+        if path == "/faults" and method == "POST":
+            seconds = data.pop("refuse_connections_for_seconds", None)
+            sim.set_faults(**data)
+            if seconds is not None:
+                sim.refuse_connections_for(float(seconds))
+        elif path == "/tick" and method == "POST":
+            changed = sim.plan.tick(int(data.get("count", 1)))
+            self._send_json(200, {"ticks": sim.plan.ticks, "changed": len(changed)})
+            return
+        elif path == "/stats/reset" and method == "POST":
+            sim.reset_counts()
+        elif not (method == "GET" and path in ("/faults", "/stats")):
+            self._messages(404, f"No control endpoint {method} {path}")
+            return
+        self._send_json(200, sim.stats() if path.startswith("/stats") else asdict(sim.faults))

@@ -1,0 +1,89 @@
+"""manage.py run_hwa_simulator: serve the bundled HWA simulator until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.core.hwa.simulator import Faults, SimulatorPlan, SimulatorServer
+
+MISSING_CREDENTIALS = (
+    "No simulator password: pass --password, or run in development where settings "
+    "generate HWA_SIMULATOR_PASSWORD into the local secrets file"
+)
+
+
+class Command(BaseCommand):
+    help = "Serve the bundled HWA simulator (v1 and v2 plan calls) over HTTP."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=31116)
+        parser.add_argument("--jobs", type=int, default=10_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--username", default="resync")
+        parser.add_argument("--password", help="default: HWA_SIMULATOR_PASSWORD local secret")
+        parser.add_argument("--change-rate", type=float, default=0.01, help="jobs per tick")
+        parser.add_argument("--tick-seconds", type=float, default=10.0, help="0: no auto tick")
+        parser.add_argument("--latency-ms", type=int, default=0)
+        parser.add_argument("--error-rate", type=float, default=0.0)
+        parser.add_argument("--malformed-json", action="store_true")
+        parser.add_argument("--wrong-credentials", action="store_true")
+        parser.add_argument("--refuse-connections", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password, source = self._password(options["password"])
+        faults = Faults()
+        try:
+            faults.update({
+                "latency_ms": options["latency_ms"], "error_rate": options["error_rate"],
+                "malformed_json": options["malformed_json"],
+                "wrong_credentials": options["wrong_credentials"],
+                "refuse_connections": options["refuse_connections"],
+            })  # fmt: skip
+            plan = SimulatorPlan(
+                jobs=options["jobs"], seed=options["seed"], change_rate=options["change_rate"],
+                tick_seconds=options["tick_seconds"],
+                # Today's plan, so the demo looks current; deterministic within a day.
+                start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+            )  # fmt: skip
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        server = SimulatorServer(plan=plan, host=options["host"], port=options["port"],
+                                 username=options["username"], password=password,
+                                 faults=faults, auto_tick=True)  # fmt: skip
+        try:
+            server.start()
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {exc}"
+            ) from None
+        self.stdout.write(
+            f"HWA simulator on {server.base_url} ({len(plan.jobs)} jobs, seed {plan.seed}); "
+            f"user {options['username']!r}, password {source}"
+        )
+        self._wait_for_stop()
+        server.stop()
+        self.stdout.write(f"Stopped after {plan.ticks} ticks; {server.request_count()} requests.")
+
+    def _password(self, given: str | None) -> tuple[str, str]:
+        if given:
+            return given, "from --password"
+        secret = getattr(settings, "LOCAL_SECRETS", {}).get("HWA_SIMULATOR_PASSWORD")
+        if not secret:
+            raise CommandError(MISSING_CREDENTIALS)
+        return secret, "HWA_SIMULATOR_PASSWORD from the local secrets file"
+
+    def _wait_for_stop(self) -> None:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
