@@ -1,5 +1,6 @@
-"""Core models: the plan mirror (plan.py)."""
+"""Core models: the plan mirror (plan.py) and runtime configuration (runtime.py)."""
 
 from apps.core.models.plan import Job, JobStatusEvent, JobStream, Workstation
+from apps.core.models.runtime import ConfigVersion
 
-__all__ = ["Job", "JobStatusEvent", "JobStream", "Workstation"]
+__all__ = ["ConfigVersion", "Job", "JobStatusEvent", "JobStream", "Workstation"]
