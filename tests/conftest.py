@@ -6,7 +6,15 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from apps.core.config_versions import watcher
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _no_background_config_polling(monkeypatch):
+    # The per-request config check would add a query to whichever request comes first;
+    # tests that exercise live configuration call watcher.poll(force=True) themselves.
+    monkeypatch.setattr(watcher, "_next_check", float("inf"))
 
 
 @pytest.fixture(autouse=True)
