@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db.models import Count, Prefetch, QuerySet
 
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
+from apps.core.states import status_for
 
 RECENT_EVENTS = 20
 
@@ -29,20 +32,28 @@ def jobstream_list() -> QuerySet[JobStream]:
 
 
 def job_status_summary() -> dict:
-    """Counts of jobs by high-level status, by internal state and by workstation."""
-    by_status = _counts(Job.objects.values_list("status").annotate(n=Count("id")))
+    """Counts of jobs by high-level status, by internal state and by workstation.
+
+    One grouped scan of the job table by (workstation, internal state) — at most states x
+    workstations rows — folded three ways in Python instead of three scans. The status
+    comes from the same mapping the database uses for Job.status.
+    """
+    rows = (
+        Job.objects.values_list("workstation_id", "internal_state")
+        .annotate(n=Count("id"))
+        .order_by()  # clears Meta.ordering, which would otherwise split the GROUP BY
+    )
+    names = dict(Workstation.objects.values_list("id", "name"))
+    by_status: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    by_workstation: Counter[str] = Counter()
+    for workstation_id, state, n in rows:
+        by_status[status_for(state).value] += n
+        by_state[state] += n
+        by_workstation[names[workstation_id]] += n
     return {
         "total": sum(by_status.values()),
-        "by_status": by_status,
-        "by_internal_state": _counts(
-            Job.objects.values_list("internal_state").annotate(n=Count("id"))
-        ),
-        "by_workstation": _counts(
-            Job.objects.values_list("workstation__name").annotate(n=Count("id"))
-        ),
+        "by_status": dict(sorted(by_status.items())),
+        "by_internal_state": dict(sorted(by_state.items())),
+        "by_workstation": dict(sorted(by_workstation.items())),
     }
-
-
-def _counts(rows) -> dict[str, int]:
-    # order_by() clears Meta.ordering, which would otherwise split the GROUP BY.
-    return dict(sorted(rows.order_by()))
