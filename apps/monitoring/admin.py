@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.monitoring.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_name", "source", "action", "target", "outcome"]
     list_filter = ["source", "action", "outcome"]
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

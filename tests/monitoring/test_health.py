@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
+from django_redis.cache import RedisCache
 
 from apps.monitoring import selectors
 
@@ -29,19 +29,13 @@ def test_a_non_staff_user_sees_only_the_overall_status(viewer_client):
 
 
 @pytest.fixture
-def broken_cache(settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
-    caches._settings = caches.settings = settings.CACHES
-    caches._connections.__dict__.pop("default", None)
-    yield
-    caches._connections.__dict__.pop("default", None)
+def dead_redis(monkeypatch):
+    """The health check's cache, pointed at a port where no Redis listens."""
+    dead = RedisCache(
+        "redis://127.0.0.1:1/0",
+        {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2}},
+    )
+    monkeypatch.setattr(selectors, "cache", dead)
 
 
 def test_a_failing_cache_degrades_health_and_says_why(staff_client, monkeypatch):
@@ -56,7 +50,7 @@ def test_a_failing_cache_degrades_health_and_says_why(staff_client, monkeypatch)
     assert "Connection refused" in body["components"]["cache"]["detail"]
 
 
-def test_the_cache_check_really_round_trips_through_a_dead_redis(broken_cache):
+def test_the_cache_check_really_round_trips_through_a_dead_redis(dead_redis):
     report = selectors.health_report()
     assert report["components"]["cache"]["status"] == "degraded"
     assert report["status"] == "degraded"

@@ -7,31 +7,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 
 
-class MirrorAdmin(admin.ModelAdmin):
-    """Read-only admin for mirrored rows."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Workstation)
-class WorkstationAdmin(MirrorAdmin):
+class WorkstationAdmin(ReadOnlyAdmin):
     list_display = ["name", "type", "link_state", "updated_at"]
     list_filter = ["type", "link_state"]
     search_fields = ["name"]
 
 
 @admin.register(JobStream)
-class JobStreamAdmin(MirrorAdmin):
+class JobStreamAdmin(ReadOnlyAdmin):
     list_display = ["name", "workstation", "scheduled_time", "state"]
     list_filter = ["state", "workstation__type"]
     search_fields = ["name", "hwa_id", "workstation__name"]
@@ -50,7 +38,7 @@ class JobStatusEventInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(MirrorAdmin):
+class JobAdmin(ReadOnlyAdmin):
     list_display = [
         "name", "stream", "workstation", "status", "internal_state", "return_code", "start",
         "end", "rerun_count",
@@ -64,7 +52,7 @@ class JobAdmin(MirrorAdmin):
 
 
 @admin.register(JobStatusEvent)
-class JobStatusEventAdmin(MirrorAdmin):
+class JobStatusEventAdmin(ReadOnlyAdmin):
     list_display = ["job", "from_state", "to_state", "at"]
     list_filter = ["to_state"]
     search_fields = ["job__name", "job__hwa_id"]
