@@ -238,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "apps.core.states.JobStatus",
+        "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
+    },
 }
 
 # --- Security headers -----------------------------------------------------------------

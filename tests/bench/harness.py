@@ -87,6 +87,7 @@ def shell(env: dict[str, str], code: str) -> str:
 def prepare_plan(env: dict[str, str], jobs: int = BENCH_JOBS) -> None:
     """Migrate and load the demo plan (kept between runs when it already has `jobs` jobs)."""
     manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")  # production serves static via WhiteNoise
     count = shell(env, "from apps.core.models import Job; print(Job.objects.count())")
     if int(count.strip()) != jobs:
         print(f"loading {jobs:,} demo jobs...", flush=True)
