@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import caches
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 # A holder that crashed frees the lock after this long.
 LOCK_TTL_MS = 10_000
@@ -29,10 +29,14 @@ _MISSING = object()
 
 
 def get_or_compute(
-    key: str, compute: Callable[[], Any], *, timeout: Any = DEFAULT_TIMEOUT, alias: str = "default"
+    key: str,
+    compute: Callable[[], Any],
+    *,
+    timeout: Any = DEFAULT_TIMEOUT,
+    cache: BaseCache | None = None,
 ) -> Any:
-    """The cached value of ``key``, computed by one caller when missing (see module doc)."""
-    cache = caches[alias]
+    """The cached value of ``key`` (default cache unless given), computed once when missing."""
+    cache = caches["default"] if cache is None else cache
     if not hasattr(cache, "try_lock"):
         return cache.get_or_set(key, compute, timeout)
     return cache.get_or_set(key, lambda: _compute_once(cache, key, compute), timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.cache.models import CacheConfig
+from apps.cache.models import FIELDS, CacheConfig
 
 
 class CacheConfigSerializer(serializers.ModelSerializer):
@@ -17,6 +17,8 @@ class CacheConfigSerializer(serializers.ModelSerializer):
             "updated_at",
         ]  # fmt: skip
         read_only_fields = ["updated_at"]
+        # PUT replaces every setting; PATCH (partial) may send some.
+        extra_kwargs = {field: {"required": True} for field in FIELDS}
 
 
 class CacheClearResultSerializer(serializers.Serializer):
