@@ -170,10 +170,13 @@ def rss_growth(max_memory_mb: int = 32) -> tuple[int, int, int]:
         num_shards=16,
         start_cleaner=False,
     )
-    value = "x" * 4000
+    filler = "x" * 3990
     written = 0
     i = 0
     while written < 4 * max_memory_mb * 2**20:
+        # A distinct object per entry: a str is stored as is, so one shared value would be
+        # counted per entry but take memory once.
+        value = f"{i:010d}{filler}"
         engine.set(f"rss:{i}", value)
         written += len(value)
         i += 1
