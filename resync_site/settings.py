@@ -146,15 +146,29 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
+# The default cache is this process's sharded memory engine (apps/cache), in front of Redis
+# when REDIS_URL is set (TieredCache: fails open to memory if Redis is down). These OPTIONS
+# are the start-up values only: the CacheConfig row (admin, API, presets) applies live.
 REDIS_URL = env_str("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "resync")
+# RESYNC_API_CACHE=0 serves the plan API uncached (benchmark baseline, debugging).
+API_CACHE_ENABLED = env_bool("RESYNC_API_CACHE", True)
+_CACHE_ENGINE_OPTIONS = {
+    "MAX_MEMORY_MB": 100,
+    "MAX_ENTRIES": 100_000,
+    "NUM_SHARDS": 16,
+    "CLEANUP_INTERVAL": 30,
+}
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "apps.cache.backends.TieredCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": 60,
             "OPTIONS": {
+                **_CACHE_ENGINE_OPTIONS,
+                "L1_LOCATION": "default",
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
@@ -164,9 +178,11 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "resync",
+            "BACKEND": "apps.cache.backends.ShardedMemoryCache",
+            "LOCATION": "default",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "TIMEOUT": 60,
+            "OPTIONS": _CACHE_ENGINE_OPTIONS,
         }
     }
 

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -190,6 +191,10 @@ class ShardedMemoryCache(_FastKeys, BaseCache):
 # --- tiered ---------------------------------------------------------------------------
 L2_ERRORS = (RedisError, ConnectionInterrupted, OSError)
 TIERED_OPTIONS = {"L2_BACKOFF_SECONDS": 1.0, "L2_LOG_EVERY_SECONDS": 60.0}
+# Delete the lock only if it still holds our token: never release another holder's lock.
+_UNLOCK = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 
 class L2Health:
@@ -251,8 +256,16 @@ class TieredCache(_FastKeys, BaseCache):
     no back-off. While L2 is skipped, its deletes are lost too: an entry changed during an
     outage may be served stale from Redis until its TTL ends.
 
+    The default timeout of both tiers is the engine's live TTL (``CacheConfig.ttl_seconds``
+    once configured), so one setting governs both; an explicit timeout is kept in Redis and
+    capped by that TTL in memory.
+
+    ``try_lock``/``unlock`` give a short cross-process lock in Redis (``SET NX PX``) and
+    ``peek_shared`` reads Redis alone: with them a miss is computed once across processes
+    (see ``apps.cache.flight``).
+
     OPTIONS: the engine's (MAX_MEMORY_MB, ...), ``L1_LOCATION`` (engine registry name,
-    default LOCATION), ``L1_TIMEOUT`` (the engine TTL, default TIMEOUT),
+    default LOCATION), ``L1_TIMEOUT`` (the engine's first TTL, default TIMEOUT),
     ``L2_BACKOFF_SECONDS`` and ``L2_LOG_EVERY_SECONDS``; the rest go to django-redis.
     """
 
@@ -303,6 +316,7 @@ class TieredCache(_FastKeys, BaseCache):
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> None:
+        timeout = self._timeout(timeout)
         self._l2_write("set", key, value, timeout=timeout, version=version)
         self.engine.set(self.key(key, version), value, self._l1_ttl(timeout))
 
@@ -310,6 +324,7 @@ class TieredCache(_FastKeys, BaseCache):
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
         full = self.key(key, version)
+        timeout = self._timeout(timeout)
         if not self.health.available():
             return self.engine.add(full, value, self._l1_ttl(timeout))
         try:
@@ -324,6 +339,7 @@ class TieredCache(_FastKeys, BaseCache):
     def set_many(
         self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> list[Any]:
+        timeout = self._timeout(timeout)
         self._l2_write("set_many", data, timeout=timeout, version=version)
         full = {self.key(key, version): key for key in data}
         items = {k: data[original] for k, original in full.items()}
@@ -344,6 +360,7 @@ class TieredCache(_FastKeys, BaseCache):
         self.engine.delete_many(self.key(key, version) for key in keys)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        timeout = self._timeout(timeout)
         touched = self._l2_write("touch", key, timeout=timeout, version=version)
         return bool(self.engine.touch(self.key(key, version), self._l1_ttl(timeout)) or touched)
 
@@ -393,6 +410,45 @@ class TieredCache(_FastKeys, BaseCache):
         pattern = CacheKey(f"{glob_escape(self.key_prefix)}:*")
         self._l2_write("delete_pattern", pattern)
 
+    # --- shared state across processes (Redis) ------------------------------------------
+    def peek_shared(self, key: Any, default: Any = None) -> Any:
+        """The value in Redis alone (another process's fresh write); ``default`` if absent
+        or Redis is unavailable. Not copied into L1."""
+        if not self.health.available():
+            return default
+        try:
+            return self.l2.get(key, default)
+        except L2_ERRORS as exc:
+            self.health.failed("get", exc)
+            return default
+
+    def try_lock(self, key: Any, ttl_ms: int) -> str | None:
+        """A token if this caller now holds the cross-process lock ``key`` (``SET NX PX``),
+        None if another process holds it. With Redis unavailable every caller gets a token:
+        failing open means computing locally, never waiting on a lock nobody can see."""
+        token = uuid.uuid4().hex
+        if not self.health.available():
+            return token
+        try:
+            client = self.l2.client
+            acquired = client.get_client(write=True).set(
+                client.make_key(key), token, nx=True, px=ttl_ms
+            )
+        except L2_ERRORS as exc:
+            self.health.failed("lock", exc)
+            return token
+        return token if acquired else None
+
+    def unlock(self, key: Any, token: str) -> None:
+        """Release the lock if this token still holds it (it may have expired)."""
+        if not self.health.available():
+            return
+        try:
+            client = self.l2.client
+            client.get_client(write=True).eval(_UNLOCK, 1, client.make_key(key), token)
+        except L2_ERRORS as exc:
+            self.health.failed("unlock", exc)
+
     def stats(self) -> dict[str, Any]:
         """L1 engine stats and L2 hits, misses, writes, errors and skipped calls."""
         return {"l1": self.engine.stats(), "l2": self.health.snapshot()}
@@ -402,9 +458,13 @@ class TieredCache(_FastKeys, BaseCache):
             self.l2.close(**kwargs)
 
     # --- helpers -----------------------------------------------------------------------
+    def _timeout(self, timeout: Any) -> Any:
+        """Django's DEFAULT_TIMEOUT is the engine's live TTL, for both tiers."""
+        return self.engine.ttl_seconds if timeout is DEFAULT_TIMEOUT else timeout
+
     def _l1_ttl(self, timeout: Any) -> Any:
         """The L1 TTL for a write: the requested one, capped by the engine's TTL."""
-        timeout = self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
+        timeout = self._timeout(timeout)
         cap = self.engine.ttl_seconds
         if timeout is None:
             return cap

@@ -1,1 +1,135 @@
-"""Cache services."""
+"""Cache writes: change the configuration (validated, audited, applied live) and clear."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.cache.models import FIELDS, CacheConfig
+from apps.cache.selectors import (
+    DEFAULT_CONFIG,
+    cache_config_values_or_none,
+    engine_settings,
+)
+from apps.core.config_versions import config_version_bump
+from apps.core.presets import PresetChange, PresetTarget
+from apps.monitoring.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+CONFIG_AREA = "cache"
+PRESET_TARGET = "cache:default"
+UNKNOWN_FIELD = "Unknown setting {field!r}; known settings: {known}."
+
+# The seed's "Current Settings" and "Recommended Optimizations".
+PRESETS = {
+    "current": {
+        "ttl_seconds": 60,
+        "cleanup_interval": 30,
+        "max_memory_mb": 100,
+        "max_entries": 100_000,
+        "num_shards": 16,
+    },
+    "recommended": {
+        "ttl_seconds": 300,
+        "cleanup_interval": 60,
+        "max_memory_mb": 256,
+        "max_entries": 500_000,
+        "num_shards": 32,
+    },
+}
+
+
+@transaction.atomic
+def cache_config_update(*, actor: Any, source: str, values: dict[str, Any]) -> CacheConfig:
+    """Validate and save new settings, audit them, and apply them in every process.
+
+    Raises django's ValidationError (by field) for bad values; saves nothing then.
+    """
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ValidationError({field: UNKNOWN_FIELD.format(field=field, known=", ".join(FIELDS))})
+    config = CacheConfig.objects.select_for_update().filter(name=DEFAULT_CONFIG).first()
+    config = config or CacheConfig(name=DEFAULT_CONFIG)
+    before = config.values()
+    for field, value in values.items():
+        setattr(config, field, value)
+    config.full_clean()
+    after = config.values()
+    if config.pk is not None and after == before:
+        return config
+    config.save()
+    audit_record(
+        actor=actor,
+        source=source,
+        action="cache_config.update",
+        target=PRESET_TARGET,
+        before=before,
+        after=after,
+    )
+    config_version_bump(CONFIG_AREA)
+    return config
+
+
+def cache_config_apply(version: int = 0) -> None:
+    """The watcher callback: resize this process's engine to the saved settings."""
+    values = cache_config_values_or_none()
+    if values is None:
+        return  # not migrated yet: keep the start-up settings; retried next check
+    engine = getattr(caches["default"], "engine", None)
+    if engine is None:
+        return
+    engine.reconfigure(**engine_settings(values))
+    logger.info("Cache configuration v%s applied: %s", version, values)
+
+
+def cache_clear(*, actor: Any, source: str) -> int:
+    """Empty the default cache (this process's memory tier and the shared Redis tier)."""
+    cache = caches["default"]
+    engine = getattr(cache, "engine", None)
+    entries = len(engine) if engine is not None else 0
+    cache.clear()
+    audit_record(
+        actor=actor,
+        source=source,
+        action="cache.clear",
+        target=PRESET_TARGET,
+        before={"entries_in_this_process": entries},
+        after={"entries_in_this_process": 0},
+    )
+    return entries
+
+
+def cache_preset_diff(name: str) -> list[PresetChange]:
+    """The fields preset ``name`` would change in the cache configuration."""
+    live = cache_config_values_or_none() or {}
+    return [
+        PresetChange(PRESET_TARGET, field, live.get(field), value)
+        for field, value in PRESETS[name].items()
+        if live.get(field) != value
+    ]
+
+
+def cache_preset_apply(name: str, *, actor: Any, source: str) -> list[PresetChange]:
+    """Apply preset ``name`` to the cache configuration; returns what changed."""
+    changes = cache_preset_diff(name)
+    if changes:
+        cache_config_update(actor=actor, source=source, values=dict(PRESETS[name]))
+    return changes
+
+
+def _apply_preset_values(values: dict[str, Any], *, actor: Any, source: str) -> CacheConfig:
+    return cache_config_update(actor=actor, source=source, values=values)
+
+
+PRESET = PresetTarget(
+    name=PRESET_TARGET,
+    presets=PRESETS,
+    read=lambda: cache_config_values_or_none() or {},
+    apply=_apply_preset_values,
+)

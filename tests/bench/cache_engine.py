@@ -1,8 +1,10 @@
 """Micro-benchmark of the cache engine and backends against the usual alternatives.
 
-Run: ``python -m tests.bench.cache_engine`` (Redis at 127.0.0.1:6379 for the Redis rows).
+Run: ``python -m tests.bench.cache_engine`` (part of ``tests.bench.cache``); Redis at
+127.0.0.1:6379 (BENCH_REDIS_URL) for the Redis rows.
 Single-threaded ops/s, best of three runs, over 10k keys holding small dict values (and, for
-the engine and LocMemCache, a ~150-character string, where unpickling costs far less).
+the engine and LocMemCache, a ~150-character string and the same as bytes, which the engine
+keeps unpickled). The RSS figure is taken in a fresh subprocess.
 Then eviction cost per set in a full engine of 10k vs 1M entries, and the RSS growth after
 writing 4x max_memory_mb through the engine. Targets: engine hits via Django's cache API
 >= 2x LocMemCache; raw engine hits >= cachetools.TTLCache.
@@ -18,22 +20,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from django.conf import settings
+import django
 
-if not settings.configured:
-    settings.configure(USE_TZ=True, CACHES={})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resync_site.settings")
+django.setup()
 
-import cachetools
-from django.core.cache.backends.locmem import LocMemCache
-from django_redis.cache import RedisCache
+import cachetools  # noqa: E402 - after django.setup()
+from django.core.cache.backends.locmem import LocMemCache  # noqa: E402 - after django.setup()
+from django_redis.cache import RedisCache  # noqa: E402 - after django.setup()
 
-from apps.cache.backends import ShardedMemoryCache, TieredCache
-from apps.cache.engine import ShardedCache
+from apps.cache.backends import ShardedMemoryCache, TieredCache  # noqa: E402 - after django.setup()
+from apps.cache.engine import ShardedCache  # noqa: E402 - after django.setup()
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYS = [f"job:{i}" for i in range(10_000)]
 DICT_VALUE = {"id": 1234, "name": "PAYROLL_DAILY", "status": "SUCC", "attempts": 3}
 STR_VALUE = '{"id":1234,"name":"PAYROLL_DAILY","status":"SUCC","attempts":3}' * 2
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def ops_per_second(operation: Callable[[str], object], keys: Iterable[str], rounds: int) -> float:
@@ -143,6 +146,21 @@ def rss_bytes() -> int:
     return 0
 
 
+def rss_growth_in_subprocess(max_memory_mb: int = 32) -> tuple[int, int, int]:
+    """rss_growth() in a fresh interpreter, so nothing freed earlier hides the growth."""
+    import json
+    import subprocess
+
+    code = (
+        "import json; from tests.bench.cache_engine import rss_growth; "
+        f"print(json.dumps(rss_growth({max_memory_mb})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return tuple(json.loads(out.strip().splitlines()[-1]))
+
+
 def rss_growth(max_memory_mb: int = 32) -> tuple[int, int, int]:
     gc.collect()
     before = rss_bytes()
@@ -152,10 +170,13 @@ def rss_growth(max_memory_mb: int = 32) -> tuple[int, int, int]:
         num_shards=16,
         start_cleaner=False,
     )
-    value = "x" * 4000
+    filler = "x" * 3990
     written = 0
     i = 0
     while written < 4 * max_memory_mb * 2**20:
+        # A distinct object per entry: a str is stored as is, so one shared value would be
+        # counted per entry but take memory once.
+        value = f"{i:010d}{filler}"
         engine.set(f"rss:{i}", value)
         written += len(value)
         i += 1
@@ -166,10 +187,9 @@ def rss_growth(max_memory_mb: int = 32) -> tuple[int, int, int]:
 
 def main() -> None:
     started = time.perf_counter()
-    # First, so memory freed by the other runs does not hide the growth.
-    before, after, accounted = rss_growth()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; ops/s, best of 3\n")
     rows = throughput_rows(DICT_VALUE, "dict") + throughput_rows(STR_VALUE, "str")
+    rows += throughput_rows(STR_VALUE.encode(), "bytes")
     try:
         rows += redis_rows()
     except Exception as exc:  # Redis not running: report and go on
@@ -181,7 +201,7 @@ def main() -> None:
         ]
         print(f"{name:44} {' '.join(cells)}")
     by_name = {row[0]: row for row in rows}
-    for label in ("dict", "str"):
+    for label in ("dict", "str", "bytes"):
         engine = by_name[f"engine raw ({label})"][2]
         memory = by_name[f"ShardedMemoryCache cache.get ({label})"][2]
         locmem = by_name[f"Django LocMemCache ({label})"][2]
@@ -195,7 +215,7 @@ def main() -> None:
     print("\nEviction cost per set, full engine (every set evicts one LRU entry):")
     for capacity in (10_000, 1_000_000):
         print(f"  {capacity:>9,} entries: {eviction_cost(capacity):.2f} us/set")
-    before, after, accounted = rss_growth()
+    before, after, accounted = rss_growth_in_subprocess()
     print(
         f"\nRSS writing 4 x 32 MB through a 32 MB engine: before {before / 2**20:.0f} MB, "
         f"after {after / 2**20:.0f} MB, growth {(after - before) / 2**20:.0f} MB; "

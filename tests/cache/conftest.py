@@ -1,21 +1,10 @@
-"""Cache tests need only configured Django settings, not a database.
-
-When the project's settings cannot be imported (the rest of the project is still being
-assembled, or pytest runs with ``-p no:django``), minimal settings are configured instead.
-"""
+"""Cache test fixtures: a hand-driven clock and engines built on it."""
 
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from apps.cache.engine import ShardedCache
-
-try:
-    settings.INSTALLED_APPS  # noqa: B018 - imports DJANGO_SETTINGS_MODULE if it is set
-except (ImportError, ImproperlyConfigured):
-    settings.configure(USE_TZ=True, CACHES={})
 
 
 class FakeClock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -44,7 +45,7 @@ def test_ttl_none_keeps_and_ttl_zero_removes(make_engine, clock):
 
 
 def test_memory_bound_evicts_least_recently_used_and_counts_it(make_engine):
-    blob_size = entry_size("k0", b"x" * 100) + 20  # pickled bytes add a small header
+    blob_size = entry_size("k0", b"x" * 100)  # bytes are stored as they are
     engine = make_engine(num_shards=1, max_memory_bytes=blob_size * 3, max_entries=100)
     for i in range(3):
         engine.set(f"k{i}", b"x" * 100)
@@ -74,13 +75,30 @@ def test_bytes_are_the_exact_stored_sizes(make_engine):
     engine.set("bb", list(range(50)))
     engine.set("a", "short")  # overwrite: the old size is released
     engine.delete("bb")
-    shard_bytes = sum(
-        len(blob) + len(key) + ENTRY_OVERHEAD_BYTES
-        for shard in engine._topology[0]
-        for key, (blob, _) in shard.data.items()
-    )
-    assert engine.stats()["total"]["bytes"] == shard_bytes
-    assert shard_bytes < 1000
+    # Only "a" -> "short" is left: a str is kept as is and counts its real object size.
+    expected = sys.getsizeof("short") - sys.getsizeof(b"") + len("a") + ENTRY_OVERHEAD_BYTES
+    assert engine.stats()["total"]["bytes"] == expected
+
+
+def test_immutable_values_are_stored_as_is_and_mutable_ones_as_copies(make_engine):
+    engine = make_engine()
+    body = b'{"total": 3}'
+    engine.set("body", body)
+    assert engine.get("body") is body  # no pickle round trip on a hit
+    row = {"status": "SUCC"}
+    engine.set("row", row)
+    engine.get("row")["status"] = "ABEND"
+    row["status"] = "HOLD"
+    assert engine.get("row") == {"status": "SUCC"}
+
+
+def test_a_wide_str_counts_its_real_width(make_engine):
+    engine = make_engine(num_shards=1)
+    engine.set("ascii", "x" * 1000)
+    narrow = engine.stats()["total"]["bytes"]
+    engine.clear()
+    engine.set("ascii", "\U0001f600" * 1000)  # 4 bytes a character in CPython
+    assert engine.stats()["total"]["bytes"] >= narrow + 3000
 
 
 def test_a_value_larger_than_a_shard_budget_is_rejected_and_counted(make_engine):

@@ -8,7 +8,7 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from apps.cache.engine import ENTRY_OVERHEAD_BYTES, ShardedCache
+from apps.cache.engine import ENTRY_OVERHEAD_BYTES, ShardedCache, entry_size
 from tests.cache.conftest import FakeClock
 
 KEYS = st.sampled_from([f"k{i}" for i in range(12)])
@@ -90,9 +90,7 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def bytes_equal_the_sum_of_stored_sizes(self) -> None:
         for shard in self.engine._topology[0]:
-            stored = sum(
-                len(blob) + len(key) + ENTRY_OVERHEAD_BYTES for key, (blob, _) in shard.data.items()
-            )
+            stored = sum(entry_size(key, entry[0]) for key, entry in shard.data.items())
             assert shard.bytes == stored
 
     @invariant()
@@ -104,7 +102,7 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def deadlines_are_the_ones_given(self) -> None:
         for shard in self.engine._topology[0]:
-            for key, (_, expires_at) in shard.data.items():
+            for key, (_, expires_at, _) in shard.data.items():
                 assert expires_at == self.deadlines[key]
 
     # --- helpers -----------------------------------------------------------------------
@@ -115,7 +113,7 @@ class EngineMachine(RuleBasedStateMachine):
         return {
             key
             for shard in self.engine._topology[0]
-            for key, (_, expires_at) in shard.data.items()
+            for key, (_, expires_at, _) in shard.data.items()
             if expires_at > self.clock.now
         }
 

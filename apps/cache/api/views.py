@@ -1,1 +1,71 @@
-"""Cache API views."""
+"""Cache API views: the live configuration, statistics and clearing."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.cache import selectors, services
+from apps.cache.api.serializers import CacheClearResultSerializer, CacheConfigSerializer
+
+
+class IsAdministrator(BasePermission):
+    """Superusers only: changing or clearing the cache affects every process."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_superuser)
+
+
+class CacheConfigView(APIView):
+    """Read and change the cache settings (validated, audited, applied in every process)."""
+
+    permission_classes = [IsAdministrator]
+
+    @extend_schema(responses=CacheConfigSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(CacheConfigSerializer(selectors.cache_config_get()).data)
+
+    @extend_schema(request=CacheConfigSerializer, responses=CacheConfigSerializer)
+    def put(self, request: Request) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(request=CacheConfigSerializer, responses=CacheConfigSerializer)
+    def patch(self, request: Request) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        serializer = CacheConfigSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        try:
+            config = services.cache_config_update(
+                actor=request.user, source="api", values=dict(serializer.validated_data)
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return Response(CacheConfigSerializer(config).data)
+
+
+class CacheStatsView(APIView):
+    """Per tier and shard: entries, bytes, bounds, hits, misses, evictions, L2 errors."""
+
+    permission_classes = [IsAdminUser]  # staff
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(selectors.cache_stats())
+
+
+class CacheClearView(APIView):
+    """Empty the cache: this process's memory tier and the shared Redis tier (audited)."""
+
+    permission_classes = [IsAdministrator]
+
+    @extend_schema(request=None, responses=CacheClearResultSerializer)
+    def post(self, request: Request) -> Response:
+        entries = services.cache_clear(actor=request.user, source="api")
+        return Response({"cleared_entries_in_this_process": entries})

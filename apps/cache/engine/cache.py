@@ -1,11 +1,13 @@
 """ShardedCache: a memory-bounded TTL/LRU cache split into independently locked shards.
 
-Values are stored pickled (as Django's LocMemCache does), so the memory count is exact and
-callers cannot mutate a cached object through a reference they kept. ``max_entries`` and
-``max_memory_bytes`` are split evenly across shards (each shard gets ``total // num_shards``)
-and enforced on every write by evicting the shard's least recently used entries; a value
-bigger than a shard's byte budget is rejected and counted. See ``shard.py`` for exactly
-what one entry costs.
+Mutable values are stored pickled (as Django's LocMemCache does), so the memory count is
+exact and callers cannot mutate a cached object through a reference they kept. Immutable
+values (str, bytes, int, float, bool, None — e.g. rendered JSON) are stored as they are:
+nobody can change them, so a hit returns the object itself without a pickle round trip.
+``max_entries`` and ``max_memory_bytes`` are split evenly across shards (each shard gets
+``total // num_shards``) and enforced on every write by evicting the shard's least recently
+used entries; a value bigger than a shard's byte budget is rejected and counted. See
+``shard.py`` for exactly what one entry costs.
 
 Concurrency: a key's shard is picked by ``hash(key) % num_shards`` and every operation holds
 that one shard's lock only. Resizes and stats visit shards one after another.
@@ -33,6 +35,19 @@ BAD_SETTING = "%s must be a positive number, got %r"
 _dumps = pickle.dumps
 _loads = pickle.loads
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+# Exact types only: a subclass of str or int may carry mutable state.
+_IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None)})
+
+
+def _pack(value: Any) -> tuple[Any, bool]:
+    """(stored, pickled): immutable values as they are, the rest pickled."""
+    if value.__class__ in _IMMUTABLE:
+        return value, False
+    return _dumps(value, _PROTOCOL), True
+
+
+def _unpack(entry: tuple) -> Any:
+    return _loads(entry[0]) if entry[2] else entry[0]
 
 
 class _Default:
@@ -82,7 +97,7 @@ class ShardedCache:
         self._topology: tuple[list[Shard], Migration | None] = (shards, None)
         self._config_lock = threading.Lock()
         self._flight_lock = threading.Lock()
-        self._flights: dict[str, Future[bytes]] = {}
+        self._flights: dict[str, Future[tuple]] = {}
         self._start_cleaner = start_cleaner
         self._cleaner: Cleaner | None = None
         self._cleaner_lock = threading.Lock()
@@ -99,16 +114,15 @@ class ShardedCache:
         # The hit path, inlined for speed; anything else goes through Shard.get, which
         # counts the miss and removes an expired entry.
         shard.acquire()
-        try:
-            entry = shard.data.get(key)
-            if entry is not None and entry[1] > now:
-                shard.data.move_to_end(key)
-                shard.hits += 1
-                return _loads(entry[0])
-        finally:
+        entry = shard.data.get(key)
+        if entry is not None and entry[1] > now:
+            shard.data.move_to_end(key)
+            shard.hits += 1
             shard.release()
-        blob = shard.get(key, now)
-        return default if blob is None else _loads(blob)
+            return _loads(entry[0]) if entry[2] else entry[0]
+        shard.release()
+        entry = shard.get(key, now)
+        return default if entry is None else _unpack(entry)
 
     def has(self, key: str) -> bool:
         """True if a live entry exists (counted as a hit or miss, like a get)."""
@@ -136,12 +150,12 @@ class ShardedCache:
         if expires_at is None:
             self.delete(key)
             return False
-        return self.set_blob(key, _dumps(value, _PROTOCOL), expires_at)
+        stored, pickled = _pack(value)
+        return self._store(key, stored, pickled, expires_at)
 
-    def set_blob(self, key: str, blob: bytes, expires_at: float) -> bool:
-        """Store an already pickled value with an absolute monotonic deadline."""
+    def _store(self, key: str, stored: Any, pickled: bool, expires_at: float) -> bool:
         self._ensure_cleaner()
-        return self._on_shard(key, lambda shard: shard.set(key, blob, expires_at))
+        return self._on_shard(key, lambda shard: shard.set(key, stored, expires_at, pickled))
 
     def add(self, key: str, value: Any, ttl: float | None = DEFAULT_TTL) -> bool:
         """Store ``value`` only if the key has no live entry; True if it did.
@@ -152,10 +166,10 @@ class ShardedCache:
         expires_at = self._deadline(ttl)
         if expires_at is None:
             return not self.has(key)
-        blob = _dumps(value, _PROTOCOL)
+        stored, pickled = _pack(value)
         self._ensure_cleaner()
         now = self._clock()
-        return self._on_shard(key, lambda shard: shard.add(key, blob, expires_at, now))
+        return self._on_shard(key, lambda shard: shard.add(key, stored, expires_at, pickled, now))
 
     def set_many(self, items: Mapping[str, Any], ttl: float | None = DEFAULT_TTL) -> list[str]:
         """Store every item; returns the keys that were not stored (too large)."""
@@ -164,9 +178,7 @@ class ShardedCache:
             self.delete_many(items)
             return []
         return [
-            key
-            for key, value in items.items()
-            if not self.set_blob(key, _dumps(value, _PROTOCOL), expires_at)
+            key for key, value in items.items() if not self._store(key, *_pack(value), expires_at)
         ]
 
     def delete(self, key: str) -> bool:
@@ -189,12 +201,12 @@ class ShardedCache:
         """Add ``delta`` to a live value atomically, keeping its TTL; ValueError if missing."""
         result: list[Any] = []
 
-        def update(blob: bytes) -> bytes:
-            result.append(_loads(blob) + delta)
-            return _dumps(result[0], _PROTOCOL)
+        def update(entry: tuple) -> tuple[Any, bool]:
+            result.append(_unpack(entry) + delta)
+            return _pack(result[0])
 
         now = self._clock()
-        if self._on_shard(key, lambda shard: shard.replace_blob(key, now, update)) is None:
+        if self._on_shard(key, lambda shard: shard.replace(key, now, update)) is None:
             raise ValueError(KEY_NOT_FOUND % key)
         return result[0]
 
@@ -233,12 +245,17 @@ class ShardedCache:
             if leader:
                 future = self._flights[key] = Future()
         if not leader:
-            return _loads(future.result())
+            return _unpack(future.result())
         try:
             # A leader that started just after the previous one finished finds its value.
-            blob = self._shard(key).peek(key, self._clock())
-            value = _loads(blob) if blob is not None else compute()
-            future.set_result(blob if blob is not None else _dumps(value, _PROTOCOL))
+            entry = self._shard(key).peek(key, self._clock())
+            if entry is None:
+                value = compute()
+                stored, pickled = _pack(value)
+                entry = (stored, 0.0, pickled)  # waiters unpack their own copy
+            else:
+                value = _unpack(entry)
+            future.set_result(entry)
             return value
         except BaseException as exc:
             future.set_exception(exc)

@@ -1,21 +1,27 @@
-"""One shard of the memory engine: serialized entries in LRU order under one lock.
+"""One shard of the memory engine: entries in LRU order under one lock.
 
-An entry is ``key -> (blob, expires_at)``: the pickled value and a monotonic deadline
-(``FOREVER`` for no expiry). Recency is the entry's position in the OrderedDict (hits
-``move_to_end``, eviction pops the front), expiry is ``expires_at`` alone: a read moves an
-entry in the LRU order but never changes its deadline.
+An entry is ``key -> (stored, expires_at, pickled)``: the stored value, a monotonic deadline
+(``FOREVER`` for no expiry) and whether ``stored`` is a pickle blob (mutable values) or the
+value itself (immutable str, bytes, int, float, bool, None: callers cannot change them
+through a reference, so they are kept as is and a hit costs no unpickling). Recency is the
+entry's position in the OrderedDict (hits ``move_to_end``, eviction pops the front), expiry
+is ``expires_at`` alone: a read moves an entry in the LRU order but never changes its
+deadline.
 
-Memory is counted per entry as ``entry_size(key, blob)``::
+Memory is counted per entry as ``entry_size(key, stored)``::
 
-    len(blob) + len(key) + ENTRY_OVERHEAD_BYTES
+    value_size(stored) + len(key) + ENTRY_OVERHEAD_BYTES
 
-``len(blob)`` is the exact serialized value, ``len(key)`` the key's characters (one byte each
-for the ASCII keys Django builds), and ``ENTRY_OVERHEAD_BYTES`` the fixed bookkeeping cost
-measured with tracemalloc on CPython 3.11 / 64-bit for 100k entries: the bytes and str object
-headers, the entry tuple and its float deadline, the OrderedDict slot and ordering node, and
-the ``(deadline, key)`` tuple in the expiry heap (~317 bytes measured, rounded up to 320).
-Stale heap tuples left by overwrites are not counted; the heap is rebuilt when they outnumber
-live entries, so at most about one extra tuple per live entry.
+``value_size`` is ``len()`` for bytes (the exact serialized value, or a raw bytes value) and
+``sys.getsizeof(stored) - 33`` for other immutable values (their real object size less the
+bytes header already in the overhead, so a non-ASCII str counts its real width),
+``len(key)`` the key's characters (one byte each for the ASCII keys Django builds), and
+``ENTRY_OVERHEAD_BYTES`` the fixed bookkeeping cost measured with tracemalloc on CPython
+3.11 / 64-bit for 100k entries: the bytes and str object headers, the entry tuple and its
+float deadline, the OrderedDict slot and ordering node, and the ``(deadline, key)`` tuple in
+the expiry heap (~317 bytes measured, rounded up to 320). Stale heap tuples left by
+overwrites are not counted; the heap is rebuilt when they outnumber live entries, so at most
+about one extra tuple per live entry.
 
 Every method takes the shard's lock itself and never calls into another shard, so no thread
 ever holds two shard locks.
@@ -24,6 +30,7 @@ ever holds two shard locks.
 from __future__ import annotations
 
 import heapq
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -49,9 +56,23 @@ class ShardRetired(Exception):
     """Raised by a write that reached a shard already drained by a resize."""
 
 
-def entry_size(key: str, blob: bytes) -> int:
+_BYTES_HEADER = sys.getsizeof(b"")
+_getsizeof = sys.getsizeof
+
+
+def value_size(stored: Any) -> int:
+    """Bytes of a stored value beyond the bytes-object header counted in the overhead."""
+    if stored.__class__ is bytes:
+        return len(stored)
+    return max(0, _getsizeof(stored) - _BYTES_HEADER)
+
+
+def entry_size(key: str, stored: Any) -> int:
     """Bytes accounted for one entry (see the module docstring)."""
-    return len(blob) + len(key) + ENTRY_OVERHEAD_BYTES
+    return value_size(stored) + len(key) + ENTRY_OVERHEAD_BYTES
+
+
+Entry = tuple[Any, float, bool]
 
 
 class Shard:
@@ -82,7 +103,7 @@ class Shard:
         # Bound once: the engine's hit path calls them directly (cheaper than `with`).
         self.acquire = self.lock.acquire
         self.release = self.lock.release
-        self.data: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self.data: OrderedDict[str, Entry] = OrderedDict()
         self.heap: list[tuple[float, str]] = []
         self.bytes = 0
         self.max_bytes = max_bytes
@@ -92,43 +113,43 @@ class Shard:
             setattr(self, name, 0)
 
     # --- reads -------------------------------------------------------------------------
-    def get(self, key: str, now: float) -> bytes | None:
-        """Return the blob of a live entry and mark it recently used; None on a miss."""
+    def get(self, key: str, now: float) -> Entry | None:
+        """Return a live entry and mark it recently used; None on a miss."""
         with self.lock:
             entry = self.data.get(key)
             if entry is not None:
                 if entry[1] > now:
                     self.data.move_to_end(key)
                     self.hits += 1
-                    return entry[0]
+                    return entry
                 self._drop(key, entry)
                 self.expirations += 1
             self.misses += 1
             return None
 
-    def peek(self, key: str, now: float) -> bytes | None:
-        """Return a live entry's blob without counting or touching recency."""
+    def peek(self, key: str, now: float) -> Entry | None:
+        """Return a live entry without counting or touching recency."""
         with self.lock:
             entry = self.data.get(key)
         if entry is None or entry[1] <= now:
             return None
-        return entry[0]
+        return entry
 
     # --- writes ------------------------------------------------------------------------
-    def set(self, key: str, blob: bytes, expires_at: float) -> bool:
+    def set(self, key: str, stored: Any, expires_at: float, pickled: bool) -> bool:
         """Store an entry as the most recent one; False if it exceeds the shard's budget."""
         with self.lock:
             self._check_live()
-            return self._store(key, blob, expires_at)
+            return self._store(key, stored, expires_at, pickled)
 
-    def add(self, key: str, blob: bytes, expires_at: float, now: float) -> bool:
+    def add(self, key: str, stored: Any, expires_at: float, pickled: bool, now: float) -> bool:
         """Store the entry only if no live entry exists; True if stored."""
         with self.lock:
             self._check_live()
             entry = self.data.get(key)
             if entry is not None and entry[1] > now:
                 return False
-            return self._store(key, blob, expires_at)
+            return self._store(key, stored, expires_at, pickled)
 
     def delete(self, key: str) -> bool:
         """Remove an entry; True if one was present (expired or not)."""
@@ -148,27 +169,27 @@ class Shard:
             entry = self.data.get(key)
             if entry is None or entry[1] <= now:
                 return False
-            self.data[key] = (entry[0], expires_at)
+            self.data[key] = (entry[0], expires_at, entry[2])
             if expires_at != FOREVER:
                 self._push_deadline(expires_at, key)
             return True
 
-    def replace_blob(self, key: str, now: float, update: Any) -> bytes | None:
-        """Swap a live entry's blob for ``update(blob)`` keeping its deadline; None if absent.
+    def replace(self, key: str, now: float, update: Any) -> Entry | None:
+        """Swap a live entry's value for ``update(entry)`` keeping its deadline; None if absent.
 
-        ``update`` runs under the lock (it is a pickle round trip), so an incr is atomic.
+        ``update(entry) -> (stored, pickled)`` runs under the lock, so an incr is atomic.
         """
         with self.lock:
             self._check_live()
             entry = self.data.get(key)
             if entry is None or entry[1] <= now:
                 return None
-            blob = update(entry[0])
-            self.bytes += len(blob) - len(entry[0])
+            stored, pickled = update(entry)
+            self.bytes += entry_size(key, stored) - entry_size(key, entry[0])
             del self.data[key]
-            self.data[key] = (blob, entry[1])
+            self.data[key] = new = (stored, entry[1], pickled)
             self._enforce_bounds()
-            return blob
+            return new
 
     def clear(self) -> None:
         """Drop every entry (counters are kept: they describe the shard's history)."""
@@ -205,7 +226,7 @@ class Shard:
             self.max_entries = max(1, max_entries)
             self._enforce_bounds()
 
-    def drain(self) -> list[tuple[str, tuple[bytes, float]]]:
+    def drain(self) -> list[tuple[str, Entry]]:
         """Empty the shard for a resize, oldest first, and refuse later writes."""
         with self.lock:
             self.retired = True
@@ -215,7 +236,7 @@ class Shard:
             self.bytes = 0
             return entries
 
-    def adopt(self, key: str, entry: tuple[bytes, float], now: float) -> None:
+    def adopt(self, key: str, entry: Entry, now: float) -> None:
         """Take over an entry moved by a resize, unless expired or already rewritten."""
         if entry[1] <= now:
             return
@@ -223,7 +244,7 @@ class Shard:
         with self.lock:
             if key in self.data or size > self.max_bytes:
                 return
-            self._insert(key, entry[0], entry[1], size)
+            self._insert(key, entry, size)
             self._enforce_bounds()
 
     def snapshot(self) -> dict[str, int]:
@@ -243,25 +264,25 @@ class Shard:
         if self.retired:
             raise ShardRetired
 
-    def _store(self, key: str, blob: bytes, expires_at: float) -> bool:
+    def _store(self, key: str, stored: Any, expires_at: float, pickled: bool) -> bool:
         old = self.data.pop(key, None)
         if old is not None:
             self.bytes -= entry_size(key, old[0])
-        size = entry_size(key, blob)
+        size = entry_size(key, stored)
         if size > self.max_bytes:
             # The old value is dropped too: the caller meant to replace it.
             self.rejected_too_large += 1
             return False
-        self._insert(key, blob, expires_at, size)
+        self._insert(key, (stored, expires_at, pickled), size)
         self.sets += 1
         self._enforce_bounds()
         return True
 
-    def _insert(self, key: str, blob: bytes, expires_at: float, size: int) -> None:
-        self.data[key] = (blob, expires_at)
+    def _insert(self, key: str, entry: Entry, size: int) -> None:
+        self.data[key] = entry
         self.bytes += size
-        if expires_at != FOREVER:
-            self._push_deadline(expires_at, key)
+        if entry[1] != FOREVER:
+            self._push_deadline(entry[1], key)
 
     def _push_deadline(self, expires_at: float, key: str) -> None:
         heap = self.heap
@@ -270,7 +291,7 @@ class Shard:
             self.heap = [(e[1], k) for k, e in self.data.items() if e[1] != FOREVER]
             heapq.heapify(self.heap)
 
-    def _drop(self, key: str, entry: tuple[bytes, float]) -> None:
+    def _drop(self, key: str, entry: Entry) -> None:
         del self.data[key]
         self.bytes -= entry_size(key, entry[0])
 

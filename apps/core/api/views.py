@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from apps.core import selectors
 from apps.core.api import serializers
 from apps.core.api.base import ReadOnlyViewSet
+from apps.core.api.caching import cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
 
 
@@ -35,13 +36,23 @@ class JobViewSet(ReadOnlyViewSet):
             return serializers.JobDetailSerializer
         return super().get_serializer_class()
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return cached_json(request, "jobs", lambda: super(JobViewSet, self).list(request))
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return cached_json(
+            request,
+            f"job:{kwargs['pk']}",
+            lambda: super(JobViewSet, self).retrieve(request, *args, **kwargs),
+        )
+
 
 class JobStatusSummaryView(APIView):
     """Counts of jobs by status, internal state and workstation."""
 
     @extend_schema(responses=serializers.JobStatusSummarySerializer)
     def get(self, request: Request) -> Response:
-        return Response(selectors.job_status_summary())
+        return cached_json(request, "jobs-status", lambda: Response(selectors.job_status_summary()))
 
 
 class WorkstationViewSet(ReadOnlyViewSet):

@@ -1,0 +1,69 @@
+"""Cached plan reads: the rendered JSON, keyed by the plan generation.
+
+Rendering (DRF serialization) is the main cost of a plan read, so the cache holds the
+response body as bytes: a hit is one cache lookup and no serializer at all. Keys hold the
+plan generation (``apps.core.plan_generation``), the host (pagination links are absolute)
+and the normalised query string, so a sync that changed the plan moves every read to new
+keys and a long TTL never serves data older than that sync.
+
+Only successful JSON reads are cached; errors (bad filters, unknown ids) propagate as
+usual, and the browsable API is served uncached. Authentication and permissions run before
+the handler, so the cache never bypasses them; plan reads do not depend on the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.http import urlencode
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.cache.flight import get_or_compute
+from apps.core.plan_generation import plan_generation
+
+JSON = "application/json"
+CACHE_HEADER = "X-Resync-Cache"
+_renderer = JSONRenderer()
+
+
+class _NotCacheable(Exception):
+    """A handler answered with something other than a plain 200."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
+
+
+def cached_json(request: Request, name: str, handler: Callable[[], Response]) -> HttpResponse:
+    """``handler()``'s response, served from the cache as rendered JSON when possible."""
+    if not settings.API_CACHE_ENABLED or request.accepted_media_type != JSON:
+        return handler()
+    computed = []
+
+    def render() -> bytes:
+        response = handler()
+        if response.status_code != 200:
+            raise _NotCacheable(response)
+        computed.append(True)
+        return _renderer.render(response.data)
+
+    try:
+        body = get_or_compute(response_key(request, name), render)
+    except _NotCacheable as exc:
+        return exc.response
+    response = HttpResponse(body, content_type=JSON)
+    response[CACHE_HEADER] = "miss" if computed else "hit"
+    return response
+
+
+def response_key(request: Request, name: str) -> str:
+    """``api:<name>:g<generation>:<digest of host and sorted query>``."""
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    where = f"{request.scheme}://{request.get_host()}?{query}"
+    digest = hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
+    return f"api:{name}:g{plan_generation()}:{digest}"
