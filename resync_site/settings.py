@@ -220,7 +220,7 @@ API_DEFAULT_PAGE_SIZE = env_int("API_DEFAULT_PAGE_SIZE", 50, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header turns anonymous requests into 401s.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apps.security.authentication.CachedUserJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
