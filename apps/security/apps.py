@@ -7,3 +7,6 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.security"
     label = "security"
+
+    def ready(self) -> None:
+        from apps.security import schema  # noqa: F401 - registers the OpenAPI extension
