@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
+    "apps.core.pools.exhaustion.PoolExhaustionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -148,6 +149,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "resync")
+# django-redis pools follow the live ConnectionPoolConfig "redis" row (apps/core/pools/redis.py).
+DJANGO_REDIS_CONNECTION_FACTORY = "apps.core.pools.redis.VersionedConnectionFactory"
 if REDIS_URL:
     CACHES = {
         "default": {
