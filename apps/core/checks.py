@@ -36,8 +36,12 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _database_settings() -> dict:
+    return settings.DATABASES["default"]
+
+
 def _pool_options() -> dict:
-    options = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    options = _database_settings().get("OPTIONS", {}).get("pool")
     return options if isinstance(options, dict) else ({} if not options else {"on": True})
 
 
@@ -60,7 +64,7 @@ def pool_settings_check(app_configs=None, **kwargs) -> list:
     if not options:
         return []
     problems: list = []
-    database = settings.DATABASES["default"]
+    database = _database_settings()
     if database.get("CONN_MAX_AGE", 0) != 0:
         problems.append(
             Error(
