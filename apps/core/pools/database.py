@@ -68,7 +68,7 @@ class TimedConnectionPool(ConnectionPool):
             raise
         finally:
             samples.leave()
-        samples.record((time.perf_counter() - started) * 1000)
+        samples.record((time.perf_counter() - started) * 1000, conn)
         return conn
 
 
@@ -212,10 +212,10 @@ def stats() -> dict[str, Any]:
         "idle": idle,
         "waiting": waiting,
         "acquisitions": totals["requests_num"],
-        # psycopg_pool hands out only pooled connections: a request served at once
-        # reused one (hit); a queued one waited for a new or returned one (miss).
-        "hits": totals["requests_num"] - totals["requests_queued"],
-        "misses": totals["requests_queued"],
+        # Counted by TimedConnectionPool: a miss got a connection never handed out before.
+        "hits": samples.acquisitions - samples.new_connections if timed else None,
+        "misses": samples.new_connections if timed else None,
+        "queued": totals["requests_queued"],
         "exhaustions": samples.exhaustions,
         "connections_created": totals["connections_num"],
         "connections_closed": totals["connections_num"] - size,
@@ -223,7 +223,8 @@ def stats() -> dict[str, Any]:
         "errors": totals["requests_errors"] + totals["connections_errors"] + totals["returns_bad"],
         "wait": samples.summary() if timed else {"p50_ms": None, "max_ms": None, "samples": 0},
         "health_checks": state.checker.checks if state.checker else 0,
-        "note": "hits = acquisitions served at once; misses = acquisitions that queued. "
-        "connections_closed = created - open now."
+        "note": "acquisitions and queued (had to wait) count every pool since start; hits "
+        "(reused connection) / misses (new connection) and wait times count from the first "
+        "config apply. connections_closed = created - open now."
         + ("" if timed else " Wait times appear once this process applied its pool config."),
     }

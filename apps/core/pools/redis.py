@@ -36,7 +36,7 @@ _lock = threading.Lock()
 _values: dict[str, int] | None = None
 _generation = 0
 _switching: weakref.WeakSet[SwitchingPool] = weakref.WeakSet()
-_counters = {"misses": 0, "errors": 0}
+_counters = {"errors": 0}
 
 
 def pool_kwargs(values: dict[str, int]) -> dict[str, Any]:
@@ -68,7 +68,6 @@ class SwitchingPool:
         self._pool = None
         self._generation = -1
         self._lock = threading.Lock()
-        self._seen: weakref.WeakSet = weakref.WeakSet()
         _switching.add(self)
 
     def current(self):
@@ -102,11 +101,7 @@ class SwitchingPool:
             raise
         finally:
             samples.leave()
-        samples.record((time.perf_counter() - started) * 1000)
-        if conn not in self._seen:
-            self._seen.add(conn)
-            with _lock:
-                _counters["misses"] += 1
+        samples.record((time.perf_counter() - started) * 1000, conn)
         conn._resync_pool = pool
         return conn
 
@@ -162,14 +157,15 @@ def stats() -> dict[str, Any]:
         "idle": idle,
         "waiting": samples.waiting,
         "acquisitions": samples.acquisitions,
-        "hits": samples.acquisitions - _counters["misses"],
-        "misses": _counters["misses"],
+        "hits": samples.acquisitions - samples.new_connections,
+        "misses": samples.new_connections,
+        "queued": None,
         "exhaustions": samples.exhaustions,
-        "connections_created": _counters["misses"],
-        "connections_closed": _counters["misses"] - size,
+        "connections_created": samples.new_connections,
+        "connections_closed": samples.new_connections - size,
         "connections_lost": None,
         "errors": _counters["errors"],
         "wait": samples.summary(),
-        "note": "misses = acquisitions that got a connection never used before (new). "
-        "redis-py does not report lost connections: connections_lost is null.",
+        "note": "misses = acquisitions that got a new connection (redis-py opens them on "
+        "demand). redis-py reports neither lost connections nor queueing: null.",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 
 SAMPLES_KEPT = 2048
@@ -17,11 +18,16 @@ class WaitSamples:
         self.acquisitions = 0
         self.exhaustions = 0
         self.waiting = 0
+        self.new_connections = 0  # acquisitions that got a connection never handed out before
+        self._seen: weakref.WeakSet = weakref.WeakSet()
 
-    def record(self, wait_ms: float) -> None:
+    def record(self, wait_ms: float, conn: object | None = None) -> None:
         with self._lock:
             self._waits.append(wait_ms)
             self.acquisitions += 1
+            if conn is not None and conn not in self._seen:
+                self._seen.add(conn)
+                self.new_connections += 1
 
     def exhausted(self) -> None:
         with self._lock:

@@ -30,6 +30,30 @@ def pool_config_list() -> list[ConnectionPoolConfig]:
     return [pool_config_get(name=name) for name in POOL_NAMES]
 
 
+# Every pool reports these keys; a figure its library cannot measure is null (see "note").
+STAT_FIELDS = (
+    "size",
+    "in_use",
+    "idle",
+    "waiting",
+    "acquisitions",
+    "hits",
+    "misses",
+    "queued",
+    "exhaustions",
+    "connections_created",
+    "connections_closed",
+    "connections_lost",
+    "errors",
+    "wait",
+    "note",
+)
+
+
+def _uniform(config: dict | None, figures: dict[str, Any]) -> dict[str, Any]:
+    return {"config": config, **dict.fromkeys(STAT_FIELDS), **figures}
+
+
 def pool_stats() -> dict[str, Any]:
     """This process's pools: the settings it runs with and live figures."""
     from apps.core.config_versions import watcher
@@ -39,8 +63,8 @@ def pool_stats() -> dict[str, Any]:
         "pid": runtime.process_id(),
         "config_version": watcher._seen.get("pools"),
         "pools": {
-            "database": {"config": database.state.values, **database.stats()},
-            "redis": {"config": redis._values, **redis.stats()},
-            "hwa_http": {"config": hwa_http._values, **hwa_http.stats()},
+            "database": _uniform(database.state.values, database.stats()),
+            "redis": _uniform(redis._values, redis.stats()),
+            "hwa_http": _uniform(hwa_http._values, hwa_http.stats()),
         },
     }

@@ -103,3 +103,13 @@ def test_an_exhausted_pool_answers_503_with_retry_after(admin_user):
     assert pool_stats()["pools"]["database"]["exhaustions"] >= 2
     api_ok = _in_thread(lambda: api.get("/api/v1/jobs/"))
     assert api_ok.status_code == 200
+
+
+def test_hits_and_misses_tell_reused_from_new_connections():
+    database.apply({**PRESETS["current"], "min_size": 0, "max_waiting": 0}, version=104)
+    before = pool_stats()["pools"]["database"]
+    for _ in range(4):  # one thread at a time: the first may be new, the rest reuse it
+        _in_thread(lambda: connection.cursor().execute("SELECT 1"))
+    after = pool_stats()["pools"]["database"]
+    assert after["hits"] - before["hits"] >= 3
+    assert after["misses"] + after["hits"] >= before["misses"] + before["hits"] + 4
