@@ -57,7 +57,7 @@ def main() -> None:
     harness.ensure_wrk()
     harness.ensure_database(database_url)
     env = harness.bench_env(
-        database_url, REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+        database_url, REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
     harness.prepare_plan(env, jobs=args.jobs)
     token = harness.bench_token(env)

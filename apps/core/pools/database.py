@@ -143,7 +143,7 @@ def apply(values: dict[str, int], version: int) -> None:
         if state.checker is None:
             state.checker = _HealthChecker()
             state.checker.start()
-        state.checker.interval = values["health_check_interval"]
+        state.checker.set_interval(values["health_check_interval"])
     logger.info("Database pool rebuilt: %s", kwargs)
 
 
@@ -175,10 +175,18 @@ class _HealthChecker(threading.Thread):
         super().__init__(name="resync-db-pool-check", daemon=True)
         self.interval = 60
         self.checks = 0
+        self._changed = threading.Event()
+
+    def set_interval(self, seconds: int) -> None:
+        if seconds != self.interval:
+            self.interval = seconds
+            self._changed.set()  # restart the wait with the new interval
 
     def run(self) -> None:
         while True:
-            time.sleep(self.interval)
+            if self._changed.wait(self.interval):
+                self._changed.clear()
+                continue
             pool = type(connections[ALIAS])._connection_pools.get(ALIAS)
             if pool is None or pool.closed:
                 continue

@@ -53,10 +53,8 @@ def apply(values: dict[str, int], version: int) -> None:
     with _lock:
         if _values == values:
             return
-        first = _values is None
         _values = dict(values)
-    if first:
-        return  # the client was built from hwa_http_pool_limits() already
+    # Also on the first apply: a client built before it may hold other limits.
     limits = limits_from(values)
     for listener in list(on_change):
         try:

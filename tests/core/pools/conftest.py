@@ -20,4 +20,6 @@ def _restore_pools():
         connections["default"].close_pool()
         options["pool"] = saved
     database.state.values = None
+    if database.state.checker is not None:
+        database.state.checker.set_interval(60)
     redis._values, hwa_http._values = saved_redis, saved_hwa

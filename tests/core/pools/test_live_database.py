@@ -113,3 +113,15 @@ def test_hits_and_misses_tell_reused_from_new_connections():
     after = pool_stats()["pools"]["database"]
     assert after["hits"] - before["hits"] >= 3
     assert after["misses"] + after["hits"] >= before["misses"] + before["hits"] + 4
+
+
+def test_idle_connections_are_checked_every_health_check_interval():
+    database.apply(
+        {**PRESETS["current"], "min_size": 1, "health_check_interval": 1, "max_waiting": 0},
+        version=105,
+    )
+    start = database.state.checker.checks
+    deadline = time.monotonic() + 10
+    while database.state.checker.checks < start + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert database.state.checker.checks >= start + 2
