@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
+    "apps.core.pools.exhaustion.PoolExhaustionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -159,6 +160,8 @@ _CACHE_ENGINE_OPTIONS = {
     "NUM_SHARDS": 16,
     "CLEANUP_INTERVAL": 30,
 }
+# django-redis pools follow the live ConnectionPoolConfig "redis" row (apps/core/pools/redis.py).
+DJANGO_REDIS_CONNECTION_FACTORY = "apps.core.pools.redis.VersionedConnectionFactory"
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -7,3 +7,13 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from apps.core import checks, presets  # noqa: F401  (checks register themselves)
+        from apps.core.config_versions import watcher
+        from apps.core.pools.presets import pool_preset_targets
+        from apps.core.pools.runtime import AREA, pools_apply
+
+        watcher.register(AREA, pools_apply)
+        for target in pool_preset_targets():
+            presets.register(target)

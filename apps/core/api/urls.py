@@ -1,10 +1,10 @@
-"""Core API routes: the plan mirror and authentication."""
+"""Core API routes: the plan mirror, authentication, pool configuration and stats."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from apps.core.api import views
+from apps.core.api import pools, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="job")
@@ -13,6 +13,9 @@ router.register("jobstreams", views.JobStreamViewSet, basename="jobstream")
 
 urlpatterns = [
     path("jobs/status/", views.JobStatusSummaryView.as_view(), name="job-status-summary"),
+    path("config/pools/", pools.PoolConfigListView.as_view(), name="pool-config-list"),
+    path("config/pools/<str:name>/", pools.PoolConfigDetailView.as_view(), name="pool-config"),
+    path("pools/stats/", pools.PoolStatsView.as_view(), name="pool-stats"),
     path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),

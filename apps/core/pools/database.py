@@ -1,0 +1,238 @@
+"""The PostgreSQL pool: Django's native psycopg pool, rebuilt live from ConnectionPoolConfig.
+
+Django creates its pool lazily (`DatabaseWrapper.pool`, cached per alias in the class-level
+`_connection_pools`) from OPTIONS["pool"]. To apply new settings without a restart we build
+a pool the same way Django does (same connect kwargs, `configure` and `check`) and put it in
+that cache; Django then takes every new connection from it. The retired pool is not closed
+at once: connections in flight go back to the pool they came from (Django returns them with
+`connection._pool.putconn`), and the old pool is closed in a background thread once none is
+out (or after RETIRE_DEADLINE_S). A caller that raced the swap and finds the old pool closed
+is handed to its successor, so a change never fails a request.
+
+health_check_interval: psycopg_pool has no periodic check of its own, so one daemon thread
+per process calls `pool.check()` (tests every idle connection, replaces broken ones) every
+health_check_interval seconds. We do not check on every getconn (an extra round trip per
+request); CONN_HEALTH_CHECKS still adds Django's per-getconn check if set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.db import connections
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout, TooManyRequests
+
+from apps.core.pools.samples import WaitSamples
+
+logger = logging.getLogger(__name__)
+
+ALIAS = "default"
+RETIRE_DEADLINE_S = 60.0
+# psycopg_pool counters that add up across pool generations.
+COUNTERS = (
+    "requests_num",
+    "requests_queued",
+    "requests_wait_ms",
+    "requests_errors",
+    "usage_ms",
+    "returns_bad",
+    "connections_num",
+    "connections_ms",
+    "connections_errors",
+    "connections_lost",
+)
+
+samples = WaitSamples()
+
+
+class TimedConnectionPool(ConnectionPool):
+    """A psycopg pool that times each acquisition and hands late callers to its successor."""
+
+    successor: ConnectionPool | None = None
+
+    def getconn(self, timeout: float | None = None):
+        started = time.perf_counter()
+        samples.enter()
+        try:
+            conn = super().getconn(timeout)
+        except PoolClosed:
+            successor = self.successor
+            if successor is None:
+                raise
+            return successor.getconn(timeout)
+        except (PoolTimeout, TooManyRequests):
+            samples.exhausted()
+            raise
+        finally:
+            samples.leave()
+        samples.record((time.perf_counter() - started) * 1000, conn)
+        return conn
+
+
+class _State:
+    """What this process applied, the retiring pools and the carried-over counters."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[str, int] | None = None
+        self.retiring: list[ConnectionPool] = []
+        self.carried = dict.fromkeys(COUNTERS, 0)
+        self.checker: _HealthChecker | None = None
+
+
+state = _State()
+
+
+def is_pooled() -> bool:
+    """True when the database uses Django's psycopg pool (PostgreSQL with OPTIONS["pool"])."""
+    return bool(connections[ALIAS].settings_dict.get("OPTIONS", {}).get("pool"))
+
+
+def pool_kwargs(values: dict[str, int]) -> dict[str, Any]:
+    """ConnectionPoolConfig values as psycopg_pool.ConnectionPool keyword arguments."""
+    return {
+        "min_size": values["min_size"],
+        "max_size": values["max_size"],
+        "timeout": float(values["connection_timeout"]),
+        "max_idle": float(values["idle_timeout"]),
+        "max_lifetime": float(values["max_lifetime"]),
+        "max_waiting": values["max_waiting"],
+    }
+
+
+def current_pool() -> ConnectionPool | None:
+    return connections[ALIAS].pool
+
+
+def apply(values: dict[str, int], version: int) -> None:
+    """Rebuild the pool with `values` (only if they differ from what this process runs)."""
+    if not is_pooled():
+        return
+    with state.lock:
+        if state.values == values and isinstance(current_pool(), TimedConnectionPool):
+            return
+        wrapper = connections[ALIAS]
+        kwargs = pool_kwargs(values)
+        connect_kwargs = wrapper.get_connection_params()
+        connect_kwargs["autocommit"] = True  # as Django does; it sets autocommit later
+        new = TimedConnectionPool(
+            kwargs=connect_kwargs,
+            open=False,
+            configure=wrapper._configure_connection,
+            check=ConnectionPool.check_connection
+            if wrapper.settings_dict["CONN_HEALTH_CHECKS"]
+            else None,
+            name=f"resync-{ALIAS}-v{version}",
+            **kwargs,
+        )
+        new.open(wait=False)  # min_size connections are opened in the background
+        pools = type(wrapper)._connection_pools
+        old = pools.get(ALIAS)
+        if isinstance(old, TimedConnectionPool):
+            old.successor = new
+        pools[ALIAS] = new
+        # Django rebuilds from OPTIONS["pool"] if it ever closes the pool (tests do).
+        wrapper.settings_dict["OPTIONS"]["pool"] = kwargs
+        state.values = dict(values)
+        if old is not None:
+            state.retiring.append(old)
+            threading.Thread(target=_retire, args=(old,), daemon=True).start()
+        if state.checker is None:
+            state.checker = _HealthChecker()
+            state.checker.start()
+        state.checker.set_interval(values["health_check_interval"])
+    logger.info("Database pool rebuilt: %s", kwargs)
+
+
+def _retire(old: ConnectionPool) -> None:
+    """Close `old` once its connections are back and nobody waits on it."""
+    deadline = time.monotonic() + RETIRE_DEADLINE_S
+    time.sleep(0.5)  # let callers that read the old pool reach its queue
+    while time.monotonic() < deadline:
+        stats = old.get_stats()
+        out = stats.get("pool_size", 0) - stats.get("pool_available", 0)
+        if out <= 0 and stats.get("requests_waiting", 0) == 0:
+            break
+        time.sleep(0.05)
+    try:
+        old.close(timeout=5.0)
+    finally:
+        with state.lock:
+            final = old.get_stats()
+            for key in COUNTERS:
+                state.carried[key] += final.get(key, 0)
+            if old in state.retiring:
+                state.retiring.remove(old)
+
+
+class _HealthChecker(threading.Thread):
+    """Runs pool.check() on the current pool every health_check_interval seconds."""
+
+    def __init__(self) -> None:
+        super().__init__(name="resync-db-pool-check", daemon=True)
+        self.interval = 60
+        self.checks = 0
+        self._changed = threading.Event()
+
+    def set_interval(self, seconds: int) -> None:
+        if seconds != self.interval:
+            self.interval = seconds
+            self._changed.set()  # restart the wait with the new interval
+
+    def run(self) -> None:
+        while True:
+            if self._changed.wait(self.interval):
+                self._changed.clear()
+                continue
+            pool = type(connections[ALIAS])._connection_pools.get(ALIAS)
+            if pool is None or pool.closed:
+                continue
+            try:
+                pool.check()
+                self.checks += 1
+            except Exception as exc:  # a check must never kill the thread
+                logger.warning("Database pool check failed: %s", exc)
+
+
+def stats() -> dict[str, Any]:
+    """Live figures of the database pool (all generations since the process started)."""
+    if not is_pooled():
+        return {"note": "The database is not PostgreSQL with a pool: no pool figures."}
+    pool = type(connections[ALIAS])._connection_pools.get(ALIAS)
+    with state.lock:
+        pools = [p for p in [pool, *state.retiring] if p is not None]
+        totals = dict(state.carried)
+        size = idle = waiting = 0
+        for p in pools:
+            s = p.get_stats()
+            for key in COUNTERS:
+                totals[key] += s.get(key, 0)
+            size += s.get("pool_size", 0)
+            idle += s.get("pool_available", 0)
+            waiting += s.get("requests_waiting", 0)
+    timed = isinstance(pool, TimedConnectionPool)
+    return {
+        "size": size,
+        "in_use": size - idle,
+        "idle": idle,
+        "waiting": waiting,
+        "acquisitions": totals["requests_num"],
+        # Counted by TimedConnectionPool: a miss got a connection never handed out before.
+        "hits": samples.acquisitions - samples.new_connections if timed else None,
+        "misses": samples.new_connections if timed else None,
+        "queued": totals["requests_queued"],
+        "exhaustions": samples.exhaustions,
+        "connections_created": totals["connections_num"],
+        "connections_closed": totals["connections_num"] - size,
+        "connections_lost": totals["connections_lost"],
+        "errors": totals["requests_errors"] + totals["connections_errors"] + totals["returns_bad"],
+        "wait": samples.summary() if timed else {"p50_ms": None, "max_ms": None, "samples": 0},
+        "health_checks": state.checker.checks if state.checker else 0,
+        "note": "acquisitions and queued (had to wait) count every pool since start; hits "
+        "(reused connection) / misses (new connection) and wait times count from the first "
+        "config apply. connections_closed = created - open now."
+        + ("" if timed else " Wait times appear once this process applied its pool config."),
+    }
