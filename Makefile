@@ -33,8 +33,11 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# Each benchmark prints its own table; together they take about ten minutes.
 bench: $(STAMP)
-	$(PY) -m tests.bench.run
+	$(PY) -m tests.bench.baseline
+	$(PY) -m tests.bench.pools
+	$(PY) -m tests.bench.cache
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
