@@ -1,0 +1,1 @@
+from tests.core.sync_fixtures import client, hwa_connection, sim  # noqa: F401
