@@ -34,6 +34,6 @@ def hwa_connection(sim, db) -> Iterator[HwaConnection]:
 
 
 @pytest.fixture
-def client(hwa_connection) -> Iterator[HwaClient]:
+def hwa(hwa_connection) -> Iterator[HwaClient]:
     with HwaClient(client_settings(hwa_connection, max_retries=0)) as hwa:
         yield hwa

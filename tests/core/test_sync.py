@@ -17,8 +17,8 @@ from tests.core.sync_fixtures import JOBS
 pytestmark = pytest.mark.django_db
 
 
-def test_a_full_sync_creates_the_mirror_with_counts(sim, client) -> None:
-    run = plan_sync(client=client)
+def test_a_full_sync_creates_the_mirror_with_counts(sim, hwa) -> None:
+    run = plan_sync(client=hwa)
 
     assert run.status == SyncRun.Status.OK, run.error
     assert Job.objects.count() == JOBS
@@ -32,15 +32,16 @@ def test_a_full_sync_creates_the_mirror_with_counts(sim, client) -> None:
     assert plan_generation() == 1
 
 
-def test_a_resync_writes_events_only_for_changed_jobs(sim, client) -> None:
-    plan_sync(client=client)
+def test_a_resync_writes_events_only_for_changed_jobs(sim, hwa) -> None:
+    plan_sync(client=hwa)
     before = {job.hwa_id: job.state for job in sim.plan.jobs}
     changed = set(sim.plan.tick(2))
 
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
 
     moved = {job.hwa_id for job in sim.plan.jobs if before[job.hwa_id] != job.state}
-    assert moved and moved <= changed
+    assert moved
+    assert moved <= changed
     assert run.counts["jobs"]["updated"] == len(moved)
     assert run.counts["jobs"]["unchanged"] == JOBS - len(moved)
     new_events = JobStatusEvent.objects.exclude(from_state="")
@@ -51,35 +52,35 @@ def test_a_resync_writes_events_only_for_changed_jobs(sim, client) -> None:
             assert Job.objects.get(hwa_id=job.hwa_id).internal_state == job.state
 
 
-def test_an_unchanged_plan_writes_nothing_and_keeps_the_generation(client) -> None:
-    plan_sync(client=client)
+def test_an_unchanged_plan_writes_nothing_and_keeps_the_generation(hwa) -> None:
+    plan_sync(client=hwa)
     generation = plan_generation()
 
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
 
     assert run.counts["jobs"]["unchanged"] == JOBS
     assert run.events == 0
     assert plan_generation() == generation
 
 
-def test_vanished_jobs_are_deleted_with_their_events(sim, client) -> None:
-    plan_sync(client=client)
+def test_vanished_jobs_are_deleted_with_their_events(sim, hwa) -> None:
+    plan_sync(client=hwa)
     gone = sim.plan.jobs.pop()
     del sim.plan._by_id[gone.hwa_id]
 
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
 
     assert run.counts["jobs"]["removed"] == 1
     assert not Job.objects.filter(hwa_id=gone.hwa_id).exists()
 
 
-def test_malformed_json_fails_the_run_and_leaves_the_mirror_unchanged(sim, client) -> None:
-    plan_sync(client=client)
+def test_malformed_json_fails_the_run_and_leaves_the_mirror_unchanged(sim, hwa) -> None:
+    plan_sync(client=hwa)
     snapshot = sorted(Job.objects.values_list("hwa_id", "internal_state"))
     sim.plan.tick(3)
     sim.set_faults(malformed_json=True)
 
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
 
     assert run.status == SyncRun.Status.FAILED
     assert MALFORMED_JSON.split(" for ")[0] in run.error
@@ -87,7 +88,7 @@ def test_malformed_json_fails_the_run_and_leaves_the_mirror_unchanged(sim, clien
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_syncs_do_the_work_once(client) -> None:
+def test_two_concurrent_syncs_do_the_work_once(hwa) -> None:
     if db_connection.vendor != "postgresql":
         pytest.skip("threads sharing SQLite's in-memory test database cannot queue for locks")
     runs: list[SyncRun] = []
@@ -96,7 +97,7 @@ def test_two_concurrent_syncs_do_the_work_once(client) -> None:
     def sync() -> None:
         barrier.wait()
         try:
-            runs.append(plan_sync(client=client))
+            runs.append(plan_sync(client=hwa))
         finally:
             connections.close_all()
 
@@ -112,12 +113,12 @@ def test_two_concurrent_syncs_do_the_work_once(client) -> None:
     assert JobStatusEvent.objects.count() == JOBS
 
 
-def test_a_claimed_run_makes_another_skip(client) -> None:
+def test_a_claimed_run_makes_another_skip(hwa) -> None:
     SyncRun.objects.create(status=SyncRun.Status.RUNNING)
     if db_connection.vendor == "postgresql":
         pytest.skip("PostgreSQL claims with an advisory lock (see the concurrent test)")
 
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
 
     assert run.status == SyncRun.Status.SKIPPED
     assert not Job.objects.exists()

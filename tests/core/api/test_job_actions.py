@@ -23,8 +23,8 @@ def operator():
 
 
 @pytest.fixture
-def synced(sim, client):
-    plan_sync(client=client)
+def synced(sim, hwa):
+    plan_sync(client=hwa)
     return sim
 
 
@@ -95,11 +95,11 @@ def test_plan_responses_say_how_fresh_the_mirror_is(synced, viewer_client) -> No
     assert response[SYNCED_AT_HEADER].startswith("20")
 
 
-def test_the_mirror_is_served_when_hwa_is_down(synced, client, viewer_client) -> None:
+def test_the_mirror_is_served_when_hwa_is_down(synced, hwa, viewer_client) -> None:
     from apps.core.selectors.sync import freshness_reset
 
     synced.set_faults(refuse_connections=True)
-    run = plan_sync(client=client)
+    run = plan_sync(client=hwa)
     freshness_reset()
 
     response = viewer_client.get("/api/v1/jobs/")
