@@ -15,8 +15,7 @@ $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo_admin
-	$(PY) manage.py load_demo_plan --jobs 5000 --seed 1 --if-empty
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py run_embedded --port 8000 --jobs 5000
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -13,7 +13,12 @@ class CoreConfig(AppConfig):
         from apps.core.config_versions import watcher
         from apps.core.pools.presets import pool_preset_targets
         from apps.core.pools.runtime import AREA, pools_apply
+        from apps.core.selectors.sync import check_hwa_sync
+        from apps.core.services import hwa
+        from apps.monitoring.selectors import CHECKS, DEGRADED
 
         watcher.register(AREA, pools_apply)
         for target in pool_preset_targets():
             presets.register(target)
+        watcher.register(hwa.CONFIG_AREA, hwa.client_invalidate)
+        CHECKS["hwa_sync"] = (check_hwa_sync, DEGRADED)

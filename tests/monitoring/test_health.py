@@ -18,7 +18,7 @@ def test_anyone_sees_the_overall_status_only(anon_client):
 def test_staff_see_each_component_with_its_response_time(staff_client):
     body = staff_client.get(HEALTH).json()
     assert body["status"] == "healthy"
-    assert set(body["components"]) == {"database", "cache"}
+    assert set(body["components"]) == {"database", "cache", "hwa_sync"}
     for component in body["components"].values():
         assert component["status"] == "healthy"
         assert component["response_time_ms"] >= 0

@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
-from apps.core.api import pools, views
+from apps.core.api import actions, pools, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="job")
@@ -12,6 +12,11 @@ router.register("workstations", views.WorkstationViewSet, basename="workstation"
 router.register("jobstreams", views.JobStreamViewSet, basename="jobstream")
 
 urlpatterns = [
+    path(
+        "jobs/<int:pk>/actions/<str:action>/",
+        actions.JobActionView.as_view(),
+        name="job-action",
+    ),
     path("jobs/status/", views.JobStatusSummaryView.as_view(), name="job-status-summary"),
     path("config/pools/", pools.PoolConfigListView.as_view(), name="pool-config-list"),
     path("config/pools/<str:name>/", pools.PoolConfigDetailView.as_view(), name="pool-config"),

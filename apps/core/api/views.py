@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core import selectors
 from apps.core.api import serializers
-from apps.core.api.base import ReadOnlyViewSet
+from apps.core.api.base import PlanFreshnessMixin, ReadOnlyViewSet
 from apps.core.api.caching import cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
 
@@ -47,7 +47,7 @@ class JobViewSet(ReadOnlyViewSet):
         )
 
 
-class JobStatusSummaryView(APIView):
+class JobStatusSummaryView(PlanFreshnessMixin, APIView):
     """Counts of jobs by status, internal state and workstation."""
 
     @extend_schema(responses=serializers.JobStatusSummarySerializer)

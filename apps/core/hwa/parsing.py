@@ -112,6 +112,10 @@ def parse_stream(item: Any) -> JobStreamRecord:
 
 def parse_job(item: Any) -> JobRecord:
     """A job instance: v1 nests its stream under `jobStreamInPlan`, v2 flattens it."""
+    if type(item) is dict:
+        fast = _fast_job(item)
+        if fast is not None:
+            return fast
     item = _mapping(item, "job")
     return JobRecord(
         hwa_id=_required(item, "job", "id", "jobId"),
@@ -141,3 +145,125 @@ def list_items(data: Any, path: str) -> list[Any]:
         return data["results"]
     reason = "expected a JSON array or an object with a 'results' array"
     raise HwaProtocolError(UNEXPECTED_SHAPE.format(path=path, reason=reason))
+
+
+# --- Fast path ----------------------------------------------------------------------------
+# The generic lookups above cost ~45 µs a job, which alone would take 4.5 s per 100,000-job
+# sync. Items in exactly the documented v1 or v2 shape (only known keys, plain types) are
+# read here directly, giving the same record; anything else (an unknown key, an alternative
+# spelling, an odd type, an unreadable time) returns None and takes the generic path, which
+# also produces the precise error.
+_V1_JOB_KEYS = frozenset({
+    "id", "name", "jobStreamInPlan", "internalStatus", "status", "rerunNumber", "workstationKey",
+    "returnCode", "actualStart", "actualEnd",
+})  # fmt: skip
+_V1_STREAM_KEYS = frozenset({"id", "name", "startTime", "workstationKey"})
+_V2_JOB_KEYS = frozenset({
+    "flowNodeType", "id", "planId", "folder", "name", "workstation", "jobStreamId",
+    "jobStreamName", "jobStreamSchedTime", "status", "returnCode", "startTime", "endTime",
+    "rerunCount", "dependencies", "dependenciesStats",
+})  # fmt: skip
+_NAME_ONLY = frozenset({"name"})
+
+
+class _Fallback(Exception):
+    """The item is not in the plain shape: use the generic path."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _fast_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Fallback from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _opt_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _Fallback
+    return _fast_time(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise _Fallback
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    raise _Fallback
+
+
+def _ws_name(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not dict or not _NAME_ONLY.issuperset(value):
+        raise _Fallback
+    return _opt_str(value.get("name"))
+
+
+def _identity(item: dict) -> tuple[str, str]:
+    hwa_id, name = item.get("id"), item.get("name")
+    if type(hwa_id) is not str or type(name) is not str or not hwa_id or not name:
+        raise _Fallback
+    return hwa_id, name
+
+
+def _fast_job(item: dict) -> JobRecord | None:
+    try:
+        if "jobStreamInPlan" in item:
+            return _fast_job_v1(item)
+        if "jobStreamId" in item:
+            return _fast_job_v2(item)
+    except _Fallback:
+        return None
+    return None
+
+
+def _fast_job_v1(item: dict) -> JobRecord:
+    stream = item["jobStreamInPlan"]
+    if not _V1_JOB_KEYS.issuperset(item) or type(stream) is not dict:
+        raise _Fallback
+    if not _V1_STREAM_KEYS.issuperset(stream):
+        raise _Fallback
+    hwa_id, name = _identity(item)
+    state = item.get("internalStatus")
+    if type(state) is not str:  # absent: the generic path also looks under status
+        raise _Fallback
+    workstation = _ws_name(item.get("workstationKey"))
+    if workstation is None:
+        workstation = _ws_name(stream.get("workstationKey"))
+    return JobRecord(
+        hwa_id=hwa_id, name=name,
+        stream_name=_opt_str(stream.get("name")), stream_hwa_id=_opt_str(stream.get("id")),
+        stream_scheduled_time=_opt_time(stream.get("startTime")),
+        workstation=workstation, internal_state=state,
+        return_code=_opt_int(item.get("returnCode")),
+        start=_opt_time(item.get("actualStart")), end=_opt_time(item.get("actualEnd")),
+        rerun_count=_opt_int(item.get("rerunNumber")) or 0,
+    )  # fmt: skip
+
+
+def _fast_job_v2(item: dict) -> JobRecord:
+    status = item.get("status")
+    if not _V2_JOB_KEYS.issuperset(item) or type(status) is not dict:
+        raise _Fallback
+    hwa_id, name = _identity(item)
+    workstation = item.get("workstation")
+    if type(workstation) is dict:
+        workstation = _ws_name(workstation)
+    return JobRecord(
+        hwa_id=hwa_id, name=name,
+        stream_name=_opt_str(item.get("jobStreamName")),
+        stream_hwa_id=_opt_str(item.get("jobStreamId")),
+        stream_scheduled_time=_opt_time(item.get("jobStreamSchedTime")),
+        workstation=_opt_str(workstation), internal_state=_opt_str(status.get("internalStatus")),
+        return_code=_opt_int(item.get("returnCode")),
+        start=_opt_time(item.get("startTime")), end=_opt_time(item.get("endTime")),
+        rerun_count=_opt_int(item.get("rerunCount")) or 0,
+    )  # fmt: skip

@@ -1,5 +1,7 @@
-"""Core models: the plan mirror (plan.py) and runtime configuration (runtime.py, pools.py)."""
+"""Core models: the plan mirror (plan.py), the HWA integration (hwa.py), runtime config
+(runtime.py, pools.py)."""
 
+from apps.core.models.hwa import HwaConnection, JobAction, SyncRun
 from apps.core.models.plan import Job, JobStatusEvent, JobStream, Workstation
 from apps.core.models.pools import ConnectionPoolConfig
 from apps.core.models.runtime import ConfigVersion
@@ -7,8 +9,11 @@ from apps.core.models.runtime import ConfigVersion
 __all__ = [
     "ConfigVersion",
     "ConnectionPoolConfig",
+    "HwaConnection",
     "Job",
+    "JobAction",
     "JobStatusEvent",
     "JobStream",
+    "SyncRun",
     "Workstation",
 ]

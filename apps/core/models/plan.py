@@ -71,6 +71,8 @@ class Job(models.Model):
     end = models.DateTimeField(null=True, blank=True)
     rerun_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    # A digest of the synced fields: a re-sync compares it instead of every column.
+    sync_hash = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

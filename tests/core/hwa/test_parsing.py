@@ -55,3 +55,21 @@ def test_a_workstation_may_lack_type_and_link_state() -> None:
 def test_a_body_that_is_neither_array_nor_results_is_a_protocol_error() -> None:
     with pytest.raises(HwaProtocolError, match="unexpected response"):
         list_items({"count": 3}, "/plan/current/job/query")
+
+
+@pytest.mark.parametrize("flavour", ["v1", "v2"])
+def test_the_fast_path_reads_simulator_jobs_exactly_like_the_generic_path(flavour) -> None:
+    import json
+
+    from apps.core.hwa import parsing
+    from apps.core.hwa.simulator import SimulatorPlan
+
+    plan = SimulatorPlan(jobs=500, seed=9)
+    plan.tick(20)
+    items = [json.loads(plan.job_json(job, flavour)) for job in plan.jobs]
+
+    fast = [parsing._fast_job(item) for item in items]
+
+    assert None not in fast
+    generic = [parsing.parse_job({**item, "unknownKey": 1}) for item in items]
+    assert fast == generic

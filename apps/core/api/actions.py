@@ -1,0 +1,53 @@
+"""POST /api/v1/jobs/{id}/actions/{rerun|hold|release|cancel}/: a job action, forwarded to HWA."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.base import PlanFreshnessMixin
+from apps.core.api.serializers import JobSerializer
+from apps.core.errors import NotFoundError
+from apps.core.models import Job
+from apps.core.services.actions import JOB_ACTIONS, UNKNOWN_ACTION, job_action_perform
+
+ACT_ON_JOB = "core.act_on_job"
+
+
+class CanActOnJob(BasePermission):
+    """Users with the core.act_on_job permission (superusers have every permission)."""
+
+    message = "You do not have permission to act on jobs (core.act_on_job)."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.has_perm(ACT_ON_JOB))
+
+
+class JobActionResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    outcome = serializers.CharField()
+    detail = serializers.CharField()
+    at = serializers.DateTimeField()
+    job = JobSerializer()
+
+
+class JobActionView(PlanFreshnessMixin, APIView):
+    """Ask HWA to rerun, hold, release or cancel one job; never retried."""
+
+    permission_classes = [IsAuthenticated, CanActOnJob]
+
+    @extend_schema(request=None, responses=JobActionResultSerializer)
+    def post(self, request: Request, pk: int, action: str) -> Response:
+        if action not in JOB_ACTIONS:
+            raise NotFoundError(UNKNOWN_ACTION.format(action=action))
+        job = get_object_or_404(Job.objects.select_related("workstation", "stream"), pk=pk)
+        record = job_action_perform(job=job, action=action, actor=request.user)
+        job.refresh_from_db()
+        body = {"action": record.action, "outcome": record.outcome, "detail": record.detail,
+                "at": record.at, "job": job}  # fmt: skip
+        return Response(JobActionResultSerializer(body).data)

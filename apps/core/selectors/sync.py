@@ -1,0 +1,104 @@
+"""Reads about plan syncs: how fresh the mirror is, and whether syncing is healthy.
+
+The freshness is read on every plan API response, so it is cached in the process for
+FRESHNESS_TTL_S (one small query a second at most); a sync in this process resets it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from apps.core.models import HwaConnection, SyncRun
+from apps.core.models.hwa import DEFAULT_CONNECTION
+
+FRESHNESS_TTL_S = 1.0
+NEVER = "never"
+STALE_FACTOR = 3
+NO_SUCCESS = "no successful sync yet"
+LAST_FAILED = "the last sync failed: {error}"
+TOO_OLD = "the last successful sync is {age:.0f} s old (more than {factor} x {interval} s)"
+BREAKER_OPEN = "HWA calls are suspended (circuit open): {error}"
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """When the mirror last synced successfully, and how the latest run ended."""
+
+    synced_at: datetime | None
+    status: str  # ok, failed, running, or "never"
+
+
+_lock = threading.Lock()
+_cached: tuple[float, Freshness] | None = None
+
+
+def _latest(**filters) -> SyncRun | None:
+    runs = SyncRun.objects.exclude(status=SyncRun.Status.SKIPPED).filter(**filters)
+    return runs.order_by("-started_at", "-id").only("status", "finished_at", "error").first()
+
+
+def plan_freshness() -> Freshness:
+    """The mirror's freshness (cached in the process for about a second)."""
+    global _cached
+    now = time.monotonic()
+    cached = _cached
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    latest = _latest()
+    last_ok = latest if latest and latest.status == SyncRun.Status.OK else _latest(status="ok")
+    value = Freshness(last_ok.finished_at if last_ok else None, latest.status if latest else NEVER)
+    with _lock:
+        _cached = (now + FRESHNESS_TTL_S, value)
+    return value
+
+
+def freshness_reset() -> None:
+    """Forget the cached freshness (after a sync in this process; tests)."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def check_hwa_sync() -> None:
+    """Health check "hwa_sync": raises with the reason when syncing is not healthy.
+
+    Healthy when no HWA connection is configured or it is disabled: the mirror then holds a
+    plan loaded on purpose (a demo, a frozen copy) and nothing is expected to refresh it.
+    Degraded when the last sync failed, the last success is older than 3 x the sync
+    interval (or there is none that long after the connection was set up), or this
+    process's HWA circuit breaker is open.
+    """
+    connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+    if connection is None or not connection.enabled:
+        return
+    latest = _latest()
+    if latest is not None and latest.status == SyncRun.Status.FAILED:
+        raise RuntimeError(LAST_FAILED.format(error=latest.error))
+    limit = timedelta(seconds=STALE_FACTOR * connection.sync_interval)
+    last_ok = _latest(status="ok")
+    now = timezone.now()
+    if last_ok is None:
+        if now - connection.created_at > limit:
+            raise RuntimeError(NO_SUCCESS)
+    elif now - last_ok.finished_at > limit:
+        age = (now - last_ok.finished_at).total_seconds()
+        raise RuntimeError(
+            TOO_OLD.format(age=age, factor=STALE_FACTOR, interval=connection.sync_interval)
+        )
+    _check_breaker()
+
+
+def _check_breaker() -> None:
+    from apps.core.services.hwa import hwa_client_peek
+
+    client = hwa_client_peek()
+    if client is None:
+        return
+    snap = client.breaker.snapshot()
+    if snap.state == "open":
+        raise RuntimeError(BREAKER_OPEN.format(error=snap.last_error))

@@ -1,0 +1,89 @@
+"""Job actions (rerun, hold, release, cancel): forwarded to HWA once, recorded, mirrored.
+
+A job action is never retried (a lost answer does not mean HWA did nothing). Whatever
+happens, who asked for what and how it ended is recorded in a JobAction row and the audit
+log, in their own transactions, so a refusal is recorded too. After HWA accepted, the job
+is read back from HWA and the mirror row updated (with a status event), so the user sees
+the outcome at once rather than at the next sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.hwa.errors import HwaError, HwaRefused
+from apps.core.hwa.types import JOB_ACTIONS, ActionResult, JobRecord
+from apps.core.models import Job, JobAction, JobStatusEvent
+from apps.core.services.hwa import hwa_client
+from apps.monitoring.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_ACTION = "Unknown job action {action!r}; expected one of: rerun, hold, release, cancel."
+
+
+def job_action_perform(*, job: Job, action: str, actor: Any, source: str = "api") -> JobAction:
+    """Ask HWA to apply `action` to `job`; raises the HWA error if HWA refused or failed."""
+    client = hwa_client()
+    try:
+        result: ActionResult = client.job_action(job.hwa_id, action)
+    except HwaError as exc:
+        outcome = JobAction.Outcome.REFUSED if isinstance(exc, HwaRefused) else "failed"
+        _record(job=job, action=action, actor=actor, source=source, outcome=outcome,
+                detail=str(exc))  # fmt: skip
+        raise
+    state_after = _mirror_refresh(job=job, client=client)
+    return _record(job=job, action=action, actor=actor, source=source,
+                   outcome=JobAction.Outcome.OK, detail="; ".join(result.messages),
+                   state_after=state_after)  # fmt: skip
+
+
+@transaction.atomic
+def _record(*, job: Job, action: str, actor: Any, source: str, outcome: str, detail: str,
+            state_after: str = "") -> JobAction:  # fmt: skip
+    user = actor if getattr(actor, "pk", None) else None
+    record = JobAction.objects.create(
+        job_hwa_id=job.hwa_id, job_name=job.name, action=action, actor=user,
+        actor_name=getattr(actor, "get_username", lambda: source)(), outcome=outcome,
+        detail=detail, state_after=state_after,
+    )  # fmt: skip
+    audit_record(actor=actor, source=source, action=f"job.{action}", target=f"job:{job.hwa_id}",
+                 after={"state": state_after} if state_after else None,
+                 outcome="ok" if outcome == JobAction.Outcome.OK else outcome,
+                 detail=detail)  # fmt: skip
+    return record
+
+
+def _mirror_refresh(*, job: Job, client) -> str:
+    """Read the job back from HWA and update the mirror; "" if HWA cannot say now."""
+    try:
+        record = client.get_job(job.hwa_id)
+    except HwaError as exc:  # the action happened; the next sync will catch up
+        logger.warning("Could not read job %s back after an action: %s", job.hwa_id, exc)
+        return ""
+    job_mirror_update(job=job, record=record)
+    return record.internal_state or ""
+
+
+@transaction.atomic
+def job_mirror_update(*, job: Job, record: JobRecord) -> Job:
+    """Apply HWA's current view of one job to its mirror row (and an event if state moved)."""
+    now = timezone.now()
+    before = job.internal_state
+    job.internal_state = record.internal_state or ""
+    job.return_code, job.start, job.end = record.return_code, record.start, record.end
+    job.rerun_count, job.updated_at = record.rerun_count, now
+    job.sync_hash = None  # the next sync recomputes it
+    job.save(update_fields=["internal_state", "return_code", "start", "end", "rerun_count",
+                            "updated_at", "sync_hash"])  # fmt: skip
+    if before != job.internal_state:
+        JobStatusEvent.objects.create(job=job, from_state=before, to_state=job.internal_state,
+                                      at=now)  # fmt: skip
+    return job
+
+
+__all__ = ["JOB_ACTIONS", "UNKNOWN_ACTION", "job_action_perform", "job_mirror_update"]

@@ -1,0 +1,163 @@
+"""Writes of the HWA connection settings, and the process-wide client built from them.
+
+Saving goes through `hwa_connection_save`: it validates, encrypts the password (the field
+does), bumps the row's version and the "hwa" config version, and audits the change without
+the password's value. Every process keeps one `HwaClient` (one connection pool, one
+breaker) built from the "default" row; the "hwa" watcher callback reconfigures it in place
+when the row changed, so a new base URL or timeout applies within a second everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.config_versions import config_version_bump
+from apps.core.errors import ServiceUnavailableError
+from apps.core.hwa.client import HwaClient, HwaClientSettings
+from apps.core.hwa.types import ConnectionCheck
+from apps.core.models import HwaConnection
+from apps.core.models.hwa import DEFAULT_CONNECTION
+from apps.monitoring.services import audit_record
+
+CONFIG_AREA = "hwa"
+NOT_CONFIGURED = "No HWA connection is configured (admin: HWA connections, name 'default')"
+DISABLED = "The HWA connection is disabled"
+PASSWORD_CHANGED = "password changed"  # noqa: S105 (an audit note, not a password)
+AUDITED_FIELDS = (
+    "name", "enabled", "base_url", "username", "verify_tls", "connect_timeout", "read_timeout",
+    "page_size", "sync_interval", "flavour",
+)  # fmt: skip
+
+
+def _snapshot(connection: HwaConnection | None) -> dict[str, Any]:
+    if connection is None:
+        return {}
+    return {field: getattr(connection, field) for field in AUDITED_FIELDS}
+
+
+@transaction.atomic
+def hwa_connection_save(
+    *,
+    connection: HwaConnection,
+    actor: Any,
+    source: str,
+    password: str | None = None,
+) -> HwaConnection:
+    """Validate and save the connection (a new `password` replaces the stored one)."""
+    before_row = HwaConnection.objects.filter(pk=connection.pk).first() if connection.pk else None
+    password_changed = password is not None and (
+        before_row is None or before_row.password != password
+    )
+    if password is not None:
+        connection.password = password
+    connection.full_clean()
+    connection.updated_at = timezone.now()
+    connection.save()
+    HwaConnection.objects.filter(pk=connection.pk).update(version=F("version") + 1)
+    connection.refresh_from_db(fields=["version"])
+    before, after = _snapshot(before_row), _snapshot(connection)
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    audit_record(
+        actor=actor, source=source,
+        action="hwa_connection.create" if before_row is None else "hwa_connection.update",
+        target=f"hwa_connection:{connection.name}",
+        before={k: before.get(k) for k in changed} or None, after=changed or None,
+        detail=PASSWORD_CHANGED if password_changed else "",
+    )  # fmt: skip
+    config_version_bump(CONFIG_AREA)
+    transaction.on_commit(client_invalidate)
+    return connection
+
+
+def client_settings(connection: HwaConnection, **overrides: Any) -> HwaClientSettings:
+    """The client settings a connection row stands for."""
+    return HwaClientSettings(
+        base_url=connection.base_url,
+        username=connection.username,
+        password=connection.password,
+        verify_tls=connection.verify_tls,
+        connect_timeout=connection.connect_timeout,
+        read_timeout=connection.read_timeout,
+        page_size=connection.page_size,
+        flavour=connection.flavour,
+        **overrides,
+    )
+
+
+def hwa_connection_get() -> HwaConnection | None:
+    """The connection in use (the "default" row), or None."""
+    return HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+
+
+def hwa_connection_test(*, connection: HwaConnection) -> ConnectionCheck:
+    """One un-retried call with this row's settings: ok, or the exact failure text."""
+    with HwaClient(client_settings(connection, max_retries=0)) as client:
+        return client.test_connection()
+
+
+class _ClientHolder:
+    """The process-wide client, keyed by the row's (pk, version); rebuilt when it moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: HwaClient | None = None
+        self._key: tuple[int, int] | None = None
+        self._stale = True
+
+    def get(self) -> HwaClient:
+        with self._lock:
+            if self._client is not None and not self._stale:
+                return self._client
+            connection = hwa_connection_get()
+            if connection is None:
+                raise ServiceUnavailableError(NOT_CONFIGURED, retry_after=60)
+            if not connection.enabled:
+                raise ServiceUnavailableError(DISABLED, retry_after=60)
+            key = (connection.pk, connection.version)
+            if self._client is None:
+                self._client = HwaClient(client_settings(connection))
+            elif key != self._key:
+                self._client.reconfigure(client_settings(connection))
+            self._key, self._stale = key, False
+            return self._client
+
+    def peek(self) -> HwaClient | None:
+        """The client if one was built in this process (health reads its breaker)."""
+        return self._client
+
+    def invalidate(self, _version: int | None = None) -> None:
+        with self._lock:
+            self._stale = True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client, self._key, self._stale = None, None, True
+
+
+_holder = _ClientHolder()
+
+
+def hwa_client() -> HwaClient:
+    """The process-wide HWA client for the "default" connection (503 if there is none)."""
+    return _holder.get()
+
+
+def hwa_client_peek() -> HwaClient | None:
+    return _holder.peek()
+
+
+def client_invalidate(version: int | None = None) -> None:
+    """Re-read the connection row at next use (the "hwa" config watcher calls this)."""
+    _holder.invalidate(version)
+
+
+def client_close() -> None:
+    """Close and forget the process-wide client (tests, shutdown)."""
+    _holder.close()

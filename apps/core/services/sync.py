@@ -1,0 +1,420 @@
+"""The plan sync: pull workstations, job streams and jobs from HWA into the mirror.
+
+CONSISTENCY. A run is transactional as a whole: every page of every listing is fetched
+first (outside any transaction, so no database lock is held during HTTP), and only once the
+job listing's last page (`Page.is_last`) has arrived is the snapshot applied, in ONE
+database transaction. A failed call, a malformed page or a record we cannot read therefore
+fails the run before anything is written: readers see the previous plan, complete, until
+the next complete one replaces it. Holding 100,000 parsed jobs costs tens of MB, a fair
+price for never serving a half-applied plan (per-page apply with a watermark would still
+show a mix of two plans while a run is in progress).
+
+WHAT IS WRITTEN. Only what changed. Each job row keeps `sync_hash`, a 64-bit digest of the
+fields the sync writes; a run reads (hwa_id, id, state, hash) of the mirror once and
+writes only new and changed jobs. On PostgreSQL those go through COPY into a temporary
+table and one INSERT ... ON CONFLICT (hwa_id) DO UPDATE ... WHERE the hash differs; other
+databases use the ORM's bulk_create / bulk_update. Every change of a job's internal state
+(including a job's first appearance) writes a JobStatusEvent.
+
+VANISHED OBJECTS. The mirror is the *current* plan: a job HWA no longer lists (the plan
+moved on, a job was deleted) is deleted with its events; a job stream is deleted once it
+is no longer listed and no job refers to it. Workstations are never deleted: they belong to
+the network, which outlives a plan (their type and link state are kept up to date). Job
+actions keep the job's HWA id, not a foreign key, so their history survives.
+
+ONE AT A TIME. On PostgreSQL a run holds a session advisory lock (`pg_try_advisory_lock`),
+so any number of processes on any number of hosts may run `sync_plan --loop`: one works,
+the others record a "skipped" run and wait for their next turn. Elsewhere (SQLite, one
+host) the claim is the "running" SyncRun row itself, created in an IMMEDIATE transaction;
+a claim older than STALE_CLAIM counts as abandoned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.bulk import insert_rows
+from apps.core.errors import ApplicationError
+from apps.core.hwa.client import HwaClient
+from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
+from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
+from apps.core.plan_generation import plan_generation_bump
+from apps.core.selectors.sync import freshness_reset
+
+logger = logging.getLogger(__name__)
+
+# pg_try_advisory_lock key: "RESYNC" in ASCII, so it is recognisable in pg_locks.
+LOCK_KEY = 0x5245_5359_4E43
+STALE_CLAIM = timedelta(hours=1)
+SKIPPED_DETAIL = "another plan sync is running"
+INTERRUPTED = "interrupted: the process running it stopped"
+KEEP_RUNS = timedelta(days=7)
+BATCH = 1000
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class KindCounts:
+    """What a run did to one kind of object."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+
+@dataclass
+class _Snapshot:
+    """The complete plan as HWA listed it in one run."""
+
+    workstations: list[WorkstationRecord]
+    streams: list[JobStreamRecord]
+    jobs: dict[str, JobRecord]
+
+
+@dataclass
+class _Outcome:
+    counts: dict[str, KindCounts] = field(default_factory=dict)
+    events: int = 0
+
+
+# --- the run -----------------------------------------------------------------------------
+def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = None) -> SyncRun:
+    """Run one sync; returns its SyncRun (status ok, failed or skipped; never raises for HWA)."""
+    if client is None:
+        from apps.core.services.hwa import hwa_client
+
+        client = hwa_client()
+    tick = progress or (lambda kind, n: None)
+    with _claim() as run:
+        if run is None:
+            return _record_skipped()
+        try:
+            snapshot = _fetch(client, tick)
+            with transaction.atomic():
+                outcome = _apply(snapshot, now=timezone.now())
+        except ApplicationError as exc:  # HWA errors, unreadable records
+            return _finish(run, SyncRun.Status.FAILED, error=str(exc))
+        except Exception as exc:
+            logger.exception("Plan sync failed")
+            return _finish(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        if any(c.changed for c in outcome.counts.values()):
+            plan_generation_bump()
+        return _finish(run, SyncRun.Status.OK, outcome=outcome)
+
+
+def _host() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def _claim() -> Iterator[SyncRun | None]:
+    """A new running SyncRun if this process may sync now, else None."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            locked = cursor.fetchone()[0]
+        if not locked:
+            yield None
+            return
+        try:
+            # Holding the lock, any "running" run is one whose process died.
+            SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
+                status=SyncRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+            )
+            yield SyncRun.objects.create(host=_host())
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        return
+    with transaction.atomic():  # IMMEDIATE on SQLite: claimants queue here
+        since = timezone.now() - STALE_CLAIM
+        busy = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__gte=since)
+        run = None if busy.exists() else SyncRun.objects.create(host=_host())
+    yield run
+
+
+def _record_skipped() -> SyncRun:
+    now = timezone.now()
+    return SyncRun.objects.create(status=SyncRun.Status.SKIPPED, started_at=now,
+                                  finished_at=now, error=SKIPPED_DETAIL, host=_host())  # fmt: skip
+
+
+def _finish(
+    run: SyncRun, status: str, *, outcome: _Outcome | None = None, error: str = ""
+) -> SyncRun:
+    run.status, run.error, run.finished_at = status, error, timezone.now()
+    if outcome is not None:
+        run.counts = {kind: asdict(counts) for kind, counts in outcome.counts.items()}
+        run.events = outcome.events
+    run.save()
+    SyncRun.objects.filter(started_at__lt=run.started_at - KEEP_RUNS).delete()
+    freshness_reset()
+    return run
+
+
+def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
+    workstations = [ws for page in client.iter_workstations() for ws in page.items]
+    tick("workstations", len(workstations))
+    streams = [stream for page in client.iter_jobstreams() for stream in page.items]
+    tick("streams", len(streams))
+    jobs: dict[str, JobRecord] = {}
+    for page in client.iter_jobs():
+        # Keyed by id: a job listed twice (the plan moved between pages) counts once.
+        jobs.update((job.hwa_id, job) for job in page.items)
+        tick("jobs", len(page.items))
+    return _Snapshot(workstations, streams, jobs)
+
+
+# --- applying a snapshot -----------------------------------------------------------------
+def _apply(snapshot: _Snapshot, *, now: datetime) -> _Outcome:
+    outcome = _Outcome()
+    ws_ids = _apply_workstations(snapshot, now, outcome)
+    stream_ids = _apply_streams(snapshot, ws_ids, now, outcome)
+    _apply_jobs(snapshot, ws_ids, stream_ids, now, outcome)
+    _remove_streams(snapshot, stream_ids, outcome)
+    return outcome
+
+
+def _apply_workstations(snapshot: _Snapshot, now: datetime, outcome: _Outcome) -> dict[str, int]:
+    wanted: dict[str, tuple[str, str]] = {
+        ws.name: (ws.type or "", ws.link_state or "") for ws in snapshot.workstations
+    }
+    # Referenced but not listed (e.g. a workstation HWA's query does not return): keep the link.
+    referenced = {s.workstation for s in snapshot.streams}
+    referenced |= {j.workstation for j in snapshot.jobs.values()}
+    for name in referenced - wanted.keys() - {None}:
+        wanted[name] = ("", "")
+    existing = {ws.name: ws for ws in Workstation.objects.all()}
+    counts = outcome.counts.setdefault("workstations", KindCounts())
+    new, changed = [], []
+    for name, (kind, link) in wanted.items():
+        row = existing.get(name)
+        if row is None:
+            new.append(Workstation(name=name, type=kind, link_state=link, updated_at=now))
+        elif (row.type, row.link_state) != (kind, link) and (kind or link):
+            row.type, row.link_state, row.updated_at = kind, link, now
+            changed.append(row)
+        else:
+            counts.unchanged += 1
+    Workstation.objects.bulk_create(new, batch_size=BATCH)
+    Workstation.objects.bulk_update(changed, ["type", "link_state", "updated_at"], batch_size=BATCH)
+    counts.created, counts.updated = len(new), len(changed)
+    return dict(Workstation.objects.values_list("name", "id"))
+
+
+def _stream_key(job: JobRecord) -> str:
+    if job.stream_hwa_id:
+        return job.stream_hwa_id
+    when = job.stream_scheduled_time.isoformat() if job.stream_scheduled_time else "-"
+    return f"{job.workstation or '-'}#{job.stream_name or '-'}@{when}"
+
+
+def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
+    wanted = {stream.hwa_id: stream for stream in snapshot.streams}
+    for job in snapshot.jobs.values():
+        key = _stream_key(job)
+        if key not in wanted:  # a job whose stream was not listed: mirror what the job says
+            wanted[key] = JobStreamRecord(
+                hwa_id=key, name=job.stream_name or "?", workstation=job.workstation,
+                scheduled_time=job.stream_scheduled_time,
+            )  # fmt: skip
+    return wanted
+
+
+def _apply_streams(snapshot, ws_ids, now, outcome) -> dict[str, int]:
+    wanted = _wanted_streams(snapshot)
+    fields = ("name", "workstation_id", "scheduled_time", "state")
+    # Plain tuples, not model instances: building 10,000 instances per run was a third of
+    # an unchanged re-sync.
+    existing = {
+        row[0]: row[1:] for row in JobStream.objects.values_list("hwa_id", "id", *fields).order_by()
+    }
+    counts = outcome.counts.setdefault("streams", KindCounts())
+    new, changed = [], []
+    for key, rec in wanted.items():
+        values = (rec.name[:64], ws_ids.get(rec.workstation) or _fallback_ws(ws_ids),
+                  rec.scheduled_time, rec.internal_state or "")  # fmt: skip
+        row = existing.get(key)
+        if row is not None and row[1:] == values:
+            counts.unchanged += 1
+            continue
+        stream = JobStream(hwa_id=key, updated_at=now, **dict(zip(fields, values, strict=True)))
+        if row is None:
+            new.append(stream)
+        else:
+            stream.pk = row[0]
+            changed.append(stream)
+    JobStream.objects.bulk_create(new, batch_size=BATCH)
+    JobStream.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=BATCH)
+    counts.created, counts.updated = len(new), len(changed)
+    return dict(JobStream.objects.values_list("hwa_id", "id").order_by())
+
+
+def _fallback_ws(ws_ids: dict[str, int]) -> int:
+    """The workstation for an object HWA gave none: an "UNKNOWN" one, made on demand."""
+    if "UNKNOWN" not in ws_ids:
+        ws_ids["UNKNOWN"] = Workstation.objects.get_or_create(
+            name="UNKNOWN", defaults={"type": "", "link_state": ""}
+        )[0].id
+    return ws_ids["UNKNOWN"]
+
+
+def _digest(values: tuple) -> int:
+    raw = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
+    return int.from_bytes(raw, "big", signed=True)
+
+
+JOB_COLUMNS = (
+    "hwa_id", "name", "stream_id", "workstation_id", "internal_state", "return_code", "start",
+    "end", "rerun_count", "updated_at", "sync_hash",
+)  # fmt: skip
+
+
+def _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
+    """Rows (JOB_COLUMNS order) of the jobs that are new or changed."""
+    rows = []
+    for job in snapshot.jobs.values():
+        stream_id = stream_ids[_stream_key(job)]
+        ws_id = ws_ids.get(job.workstation) or _fallback_ws(ws_ids)
+        values = (job.name[:64], stream_id, ws_id, job.internal_state or "", job.return_code,
+                  job.start, job.end, job.rerun_count)  # fmt: skip
+        digest = _digest(values)
+        known = existing.get(job.hwa_id)
+        if known is not None and known[2] == digest:
+            counts.unchanged += 1
+            continue
+        if known is None:
+            counts.created += 1
+        else:
+            counts.updated += 1
+        rows.append((job.hwa_id, *values, now, digest))
+    return rows
+
+
+def _apply_jobs(snapshot, ws_ids, stream_ids, now, outcome) -> None:
+    counts = outcome.counts.setdefault("jobs", KindCounts())
+    existing = {
+        hwa_id: (pk, state, digest)
+        for hwa_id, pk, state, digest in Job.objects.values_list(
+            "hwa_id", "id", "internal_state", "sync_hash"
+        ).order_by()
+    }
+    rows = _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts)
+    written = (
+        _upsert_jobs_pg(rows) if connection.vendor == "postgresql" else _upsert_jobs(rows, existing)
+    )
+    events = []
+    for pk, hwa_id, state in written:
+        before = existing.get(hwa_id)
+        from_state = before[1] if before else ""
+        if before is None or from_state != state:
+            events.append((pk, from_state, state, now))
+    outcome.events = insert_rows(JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events)
+    gone = [pk for hwa_id, (pk, _, _) in existing.items() if hwa_id not in snapshot.jobs]
+    _delete_jobs(gone)
+    counts.removed = len(gone)
+
+
+def _upsert_jobs_pg(rows: list[tuple]) -> list[tuple[int, str, str]]:
+    """COPY rows into a temp table, then one INSERT ... ON CONFLICT; (id, hwa_id, state)."""
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    table = quote(Job._meta.db_table)
+    columns = [quote(Job._meta.get_field(name).column) for name in JOB_COLUMNS]
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != quote("hwa_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE sync_job ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
+        )
+        with cursor.connection.cursor().copy(f"COPY sync_job ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM sync_job "  # noqa: S608
+            f"ON CONFLICT (hwa_id) DO UPDATE SET {updates} "
+            f"WHERE {table}.sync_hash IS DISTINCT FROM EXCLUDED.sync_hash "
+            f"RETURNING id, hwa_id, internal_state"
+        )
+        written = cursor.fetchall()
+        cursor.execute("DROP TABLE sync_job")
+    return written
+
+
+def _upsert_jobs(rows: list[tuple], existing: dict) -> list[tuple[int, str, str]]:
+    """The portable path: bulk_create new jobs, bulk_update changed ones."""
+    new, changed = [], []
+    for row in rows:
+        values = dict(zip(JOB_COLUMNS, row, strict=True))
+        known = existing.get(row[0])
+        if known is None:
+            new.append(Job(**values))
+        else:
+            changed.append(Job(id=known[0], **values))
+    Job.objects.bulk_create(new, batch_size=BATCH)
+    if any(job.pk is None for job in new):  # a database that does not return ids
+        ids = dict(
+            Job.objects.filter(hwa_id__in=[j.hwa_id for j in new]).values_list("hwa_id", "id")
+        )
+        for job in new:
+            job.pk = ids[job.hwa_id]
+    Job.objects.bulk_update(changed, [c for c in JOB_COLUMNS if c != "hwa_id"], batch_size=200)
+    return [(job.pk, job.hwa_id, job.internal_state) for job in new + changed]
+
+
+def _delete_jobs(ids: list[int]) -> None:
+    """Plain DELETEs, events first (the ORM's cascade would load every row first)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            marks = ", ".join(["%s"] * len(chunk))
+            for model, column in ((JobStatusEvent, "job_id"), (Job, "id")):
+                cursor.execute(
+                    f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} IN ({marks})",  # noqa: S608
+                    chunk,
+                )
+
+
+def _remove_streams(snapshot: _Snapshot, stream_ids: dict[str, int], outcome: _Outcome) -> None:
+    wanted = _wanted_streams(snapshot)
+    gone = [pk for key, pk in stream_ids.items() if key not in wanted]
+    removed = 0
+    for start in range(0, len(gone), BATCH):
+        chunk = gone[start : start + BATCH]
+        deleted = JobStream.objects.filter(id__in=chunk, jobs__isnull=True).delete()[1]
+        removed += deleted.get(JobStream._meta.label, 0)
+    outcome.counts["streams"].removed = removed
+
+
+def sync_summary(run: SyncRun) -> str:
+    """One line saying how a run ended, for commands and logs."""
+    if run.status != SyncRun.Status.OK:
+        return f"Sync {run.status}: {run.error}"
+    parts = [
+        f"{kind} +{c['created']} ~{c['updated']} ={c['unchanged']} -{c['removed']}"
+        for kind, c in run.counts.items()
+    ]
+    return f"Sync ok in {run.duration_s:.2f} s: {'; '.join(parts)}; {run.events} events"
+
+
+def counts_of(run: SyncRun, kind: str) -> dict[str, Any]:
+    return run.counts.get(kind, {})

@@ -1,0 +1,111 @@
+"""Job actions over the API, forwarded to the real simulator."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from apps.core.api.base import SYNC_STATUS_HEADER, SYNCED_AT_HEADER
+from apps.core.models import Job, JobAction, JobStatusEvent
+from apps.core.services.sync import plan_sync
+from apps.monitoring.models import AuditEvent
+from tests.conftest import _client_for
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator():
+    user = UserFactory(username="operator")
+    user.user_permissions.add(Permission.objects.get(codename="act_on_job"))
+    return user
+
+
+@pytest.fixture
+def synced(sim, hwa):
+    plan_sync(client=hwa)
+    return sim
+
+
+def _holdable(sim) -> Job:
+    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
+    return Job.objects.get(hwa_id=job.hwa_id)
+
+
+def url(job: Job, action: str) -> str:
+    return f"/api/v1/jobs/{job.pk}/actions/{action}/"
+
+
+def test_a_viewer_without_the_permission_gets_403(synced, viewer_client) -> None:
+    job = _holdable(synced)
+
+    response = viewer_client.post(url(job, "hold"))
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert synced.plan.job(job.hwa_id).state == "WAIT"
+
+
+def test_a_permitted_user_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None:
+    job = _holdable(synced)
+
+    response = _client_for(operator).post(url(job, "hold"))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["job"]["internal_state"] == "HOLD"
+    assert synced.plan.job(job.hwa_id).state == "HOLD"
+    job.refresh_from_db()
+    assert job.internal_state == "HOLD"
+    assert JobStatusEvent.objects.filter(job=job, from_state="WAIT", to_state="HOLD").exists()
+    action = JobAction.objects.get()
+    assert (action.actor, action.outcome, action.state_after) == (operator, "ok", "HOLD")
+    assert AuditEvent.objects.filter(action="job.hold", actor=operator, outcome="ok").exists()
+
+
+def test_a_superuser_may_act(synced, admin_client_api) -> None:
+    job = _holdable(synced)
+
+    assert admin_client_api.post(url(job, "hold")).status_code == 200
+
+
+def test_hwa_refusing_is_a_4xx_problem_and_recorded(synced, operator) -> None:
+    job = _holdable(synced)  # not held, so it cannot be released
+
+    response = _client_for(operator).post(url(job, "release"))
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert "is not held" in response.json()["detail"]
+    assert JobAction.objects.get().outcome == "refused"
+    assert AuditEvent.objects.filter(action="job.release", outcome="refused").exists()
+
+
+def test_an_unknown_action_is_a_404_problem(synced, operator) -> None:
+    response = _client_for(operator).post(url(_holdable(synced), "explode"))
+
+    assert response.status_code == 404
+    assert "explode" in response.json()["detail"]
+
+
+def test_plan_responses_say_how_fresh_the_mirror_is(synced, viewer_client) -> None:
+    response = viewer_client.get("/api/v1/jobs/")
+
+    assert response[SYNC_STATUS_HEADER] == "ok"
+    assert response[SYNCED_AT_HEADER].startswith("20")
+
+
+def test_the_mirror_is_served_when_hwa_is_down(synced, hwa, viewer_client) -> None:
+    from apps.core.selectors.sync import freshness_reset
+
+    synced.set_faults(refuse_connections=True)
+    run = plan_sync(client=hwa)
+    freshness_reset()
+
+    response = viewer_client.get("/api/v1/jobs/")
+
+    assert run.status == "failed"
+    assert response.status_code == 200
+    assert response.json()["count"] == Job.objects.count() > 0
+    assert response[SYNC_STATUS_HEADER] == "failed"
+    assert SYNCED_AT_HEADER in response

@@ -1,0 +1,97 @@
+"""The HWA connection row: encrypted password, key rotation, test connection, health."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.db import connection as db
+
+from apps.core.hwa.errors import AUTH_REJECTED
+from apps.core.models import HwaConnection
+from apps.core.services.hwa import PASSWORD_CHANGED, hwa_client, hwa_connection_test
+from apps.core.services.sync import plan_sync
+from apps.monitoring.models import AuditEvent
+from apps.monitoring.selectors import health_report
+from tests.core.sync_fixtures import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored_password(connection: HwaConnection) -> str:
+    with db.cursor() as cursor:
+        cursor.execute("SELECT password FROM core_hwaconnection WHERE id = %s", [connection.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_password_is_not_stored_in_plain_text(hwa_connection) -> None:
+    stored = _stored_password(hwa_connection)
+
+    assert PASSWORD not in stored
+    assert HwaConnection.objects.get().password == PASSWORD
+
+
+def test_the_password_survives_a_key_rotation(hwa_connection, settings) -> None:
+    old_token = _stored_password(hwa_connection)
+    new_key = Fernet.generate_key().decode()
+    settings.RESYNC_ENCRYPTION_KEYS = [new_key, *settings.RESYNC_ENCRYPTION_KEYS]
+
+    call_command("rotate_encryption_keys", verbosity=0)
+
+    settings.RESYNC_ENCRYPTION_KEYS = [new_key]  # the old key is gone now
+    assert _stored_password(hwa_connection) != old_token
+    assert HwaConnection.objects.get().password == PASSWORD
+
+
+def test_changes_are_audited_without_the_password(hwa_connection) -> None:
+    event = AuditEvent.objects.get(action="hwa_connection.create")
+
+    assert event.detail == PASSWORD_CHANGED
+    assert PASSWORD not in str(event.after)
+
+
+def test_test_connection_reports_wrong_credentials(hwa_connection) -> None:
+    hwa_connection.password = "wrong"
+
+    check = hwa_connection_test(connection=hwa_connection)
+
+    assert not check.ok
+    assert AUTH_REJECTED.format(username="resync", status=401) in check.detail
+
+
+def test_test_connection_succeeds_with_the_right_credentials(hwa_connection) -> None:
+    assert hwa_connection_test(connection=hwa_connection).ok
+
+
+def test_the_process_client_follows_a_changed_row(
+    hwa_connection, django_capture_on_commit_callbacks
+) -> None:
+    from apps.core.services.hwa import hwa_connection_save
+
+    first = hwa_client()
+    hwa_connection.page_size = 37
+    with django_capture_on_commit_callbacks(execute=True):
+        hwa_connection_save(connection=hwa_connection, actor=None, source="system")
+
+    assert hwa_client() is first
+    assert first.settings.page_size == 37
+
+
+def test_health_is_degraded_when_the_last_sync_failed(hwa_connection, sim) -> None:
+    sim.set_faults(wrong_credentials=True)
+    plan_sync()
+
+    component = health_report()["components"]["hwa_sync"]
+
+    assert component["status"] == "degraded"
+    assert "the last sync failed" in component["detail"]
+
+
+def test_health_is_healthy_after_a_good_sync(hwa_connection) -> None:
+    plan_sync()
+
+    assert health_report()["components"]["hwa_sync"]["status"] == "healthy"
+
+
+def test_health_is_healthy_without_a_connection(db) -> None:
+    assert health_report()["components"]["hwa_sync"]["status"] == "healthy"
