@@ -11,6 +11,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from apps.core import checks, presets  # noqa: F401  (checks register themselves)
         from apps.core.config_versions import watcher
+        from apps.core.pools import hwa_http
         from apps.core.pools.presets import pool_preset_targets
         from apps.core.pools.runtime import AREA, pools_apply
         from apps.core.selectors.sync import check_hwa_sync
@@ -21,4 +22,5 @@ class CoreConfig(AppConfig):
         for target in pool_preset_targets():
             presets.register(target)
         watcher.register(hwa.CONFIG_AREA, hwa.client_invalidate)
+        hwa_http.on_change.append(hwa.client_pool_changed)
         CHECKS["hwa_sync"] = (check_hwa_sync, DEGRADED)

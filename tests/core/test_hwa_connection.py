@@ -95,3 +95,27 @@ def test_health_is_healthy_after_a_good_sync(hwa_connection) -> None:
 
 def test_health_is_healthy_without_a_connection(db) -> None:
     assert health_report()["components"]["hwa_sync"]["status"] == "healthy"
+
+
+def test_the_process_client_follows_the_hwa_http_pool_row(
+    hwa_connection, django_capture_on_commit_callbacks
+) -> None:
+    from apps.core.config_versions import watcher
+    from apps.core.selectors.pools import pool_stats
+    from apps.core.services.pools import pool_config_update
+
+    client = hwa_client()
+    with django_capture_on_commit_callbacks(execute=True):
+        pool_config_update(
+            name="hwa_http",
+            values={"max_size": 7, "connection_timeout": 4},
+            actor=None,
+            source="system",
+        )
+    watcher.poll(force=True)
+
+    assert hwa_client() is client  # reconfigured in place, breaker kept
+    assert client.settings.max_connections == 7
+    assert client.settings.pool_timeout == 4
+    assert client.http_client._transport._pool._max_connections == 7
+    assert "size" in pool_stats()["pools"]["hwa_http"]

@@ -96,6 +96,7 @@ class HwaClientSettings:
     max_connections: int = 10
     max_keepalive_connections: int = 5
     keepalive_expiry: float = 30.0
+    pool_timeout: float | None = None  # wait for a free connection; None: connect_timeout
 
     def __post_init__(self) -> None:
         if self.flavour not in ("v1", "v2"):
@@ -142,7 +143,9 @@ def build_http_client(settings: HwaClientSettings) -> httpx.Client:
         headers={"Content-Type": "application/json", "Accept": "application/json"},
         verify=settings.verify_tls,
         timeout=httpx.Timeout(
-            settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+            settings.read_timeout,
+            connect=settings.connect_timeout,
+            pool=settings.pool_timeout or settings.connect_timeout,
         ),
         limits=httpx.Limits(
             max_connections=settings.max_connections,
@@ -191,6 +194,11 @@ class HwaClient:
     def breaker(self) -> CircuitBreaker:
         """The circuit breaker guarding every call (read its `snapshot()` for health)."""
         return self._breaker
+
+    @property
+    def http_client(self) -> httpx.Client:
+        """The httpx client new calls use (pool statistics read it)."""
+        return self._pool.client
 
     def reconfigure(self, settings: HwaClientSettings) -> None:
         """Switch to new settings; calls in flight finish on the old pool, which then closes."""

@@ -22,6 +22,7 @@ from apps.core.hwa.client import HwaClient, HwaClientSettings
 from apps.core.hwa.types import ConnectionCheck
 from apps.core.models import HwaConnection
 from apps.core.models.hwa import DEFAULT_CONNECTION
+from apps.core.pools.hwa_http import hwa_http_pool_limits, track_client
 from apps.monitoring.services import audit_record
 
 CONFIG_AREA = "hwa"
@@ -74,6 +75,17 @@ def hwa_connection_save(
     return connection
 
 
+def _pool_limits() -> dict[str, Any]:
+    """The httpx pool settings of the live 'hwa_http' pool row (apps/core/pools)."""
+    limits = hwa_http_pool_limits()
+    return {
+        "max_connections": limits["max_connections"],
+        "max_keepalive_connections": limits["max_keepalive_connections"],
+        "keepalive_expiry": limits["keepalive_expiry"],
+        "pool_timeout": limits["pool_timeout"],
+    }
+
+
 def client_settings(connection: HwaConnection, **overrides: Any) -> HwaClientSettings:
     """The client settings a connection row stands for."""
     return HwaClientSettings(
@@ -118,11 +130,15 @@ class _ClientHolder:
                 raise ServiceUnavailableError(NOT_CONFIGURED, retry_after=60)
             if not connection.enabled:
                 raise ServiceUnavailableError(DISABLED, retry_after=60)
-            key = (connection.pk, connection.version)
+            # The connection row owns where and how long; the hwa_http pool row owns how
+            # many connections and how long to wait for one. Either moving rebuilds.
+            limits = _pool_limits()
+            key = (connection.pk, connection.version, tuple(sorted(limits.items())))
             if self._client is None:
-                self._client = HwaClient(client_settings(connection))
+                self._client = HwaClient(client_settings(connection, **limits))
             elif key != self._key:
-                self._client.reconfigure(client_settings(connection))
+                self._client.reconfigure(client_settings(connection, **limits))
+            track_client(self._client.http_client)
             self._key, self._stale = key, False
             return self._client
 
@@ -156,6 +172,11 @@ def hwa_client_peek() -> HwaClient | None:
 def client_invalidate(version: int | None = None) -> None:
     """Re-read the connection row at next use (the "hwa" config watcher calls this)."""
     _holder.invalidate(version)
+
+
+def client_pool_changed(limits: dict[str, Any]) -> None:
+    """The hwa_http pool row changed: rebuild the client's pool at next use."""
+    _holder.invalidate()
 
 
 def client_close() -> None:
