@@ -35,6 +35,7 @@ format: $(STAMP)
 # Each benchmark prints its own table; together they take about ten minutes.
 bench: $(STAMP)
 	$(PY) -m tests.bench.baseline
+	$(PY) -m tests.bench.sync
 	$(PY) -m tests.bench.pools
 	$(PY) -m tests.bench.cache
 

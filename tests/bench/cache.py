@@ -94,7 +94,7 @@ def hit_rates() -> None:
 
 def served(duration: int, connections: int) -> None:
     database_url = os.environ.get("BENCH_DATABASE_URL", BENCH_DB)
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     harness.ensure_wrk()
     harness.ensure_database(database_url)
     rows = []

@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 KEYS = [f"job:{i}" for i in range(10_000)]
 DICT_VALUE = {"id": 1234, "name": "PAYROLL_DAILY", "status": "SUCC", "attempts": 3}
 STR_VALUE = '{"id":1234,"name":"PAYROLL_DAILY","status":"SUCC","attempts":3}' * 2
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def ops_per_second(operation: Callable[[str], object], keys: Iterable[str], rounds: int) -> float:
