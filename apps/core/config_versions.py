@@ -75,6 +75,8 @@ class ConfigWatcher:
         self._seen: dict[str, int] = {}
         self._next_check = 0.0
         self._lock = threading.Lock()
+        # Set by a forced poll: the thread holding the lock checks again before releasing.
+        self._recheck = False
         self._redis = None
         self._redis_url: str | None = None
 
@@ -88,18 +90,32 @@ class ConfigWatcher:
         return self._redis
 
     def poll(self, *, force: bool = False) -> None:
-        """Check versions if a second has passed (or when forced) and apply changes."""
+        """Check versions if a second has passed (or when forced) and apply changes.
+
+        One thread checks; the others go on with the configuration they have. A forced
+        poll never waits for the lock: the caller may hold what the thread applying needs
+        (a pooled database connection, a row lock), so waiting could stall it behind a
+        slow apply or deadlock. It asks the holder to check once more before letting go.
+        """
         now = time.monotonic()
         if not force and now < self._next_check:
             return
-        # One thread checks; the others go on with the configuration they have.
-        if not self._lock.acquire(blocking=force):
+        if force:
+            self._recheck = True  # read after the holder's last check: it re-reads
+        if not self._lock.acquire(blocking=False):
             return
         try:
-            self._next_check = now + self.interval
-            self._apply(self._read_versions())
+            while True:
+                self._recheck = False
+                self._next_check = time.monotonic() + self.interval
+                self._apply(self._read_versions())
+                if not self._recheck:
+                    break
         finally:
             self._lock.release()
+        # A forced poll that arrived just after the loop ended but before the release.
+        if self._recheck:
+            self.poll(force=True)
 
     def _read_versions(self) -> dict[str, int]:
         client = self.redis_client()

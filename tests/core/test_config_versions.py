@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from apps.core.config_versions import REDIS_HASH, ConfigWatcher, config_version_bump
 
@@ -62,3 +65,48 @@ def test_the_version_is_broadcast_through_redis(seen):
     assert int(client.hget(REDIS_HASH, "things")) == version
     local.poll(force=True)
     assert calls[-1] == version
+
+
+# Generous bound for a thread that should not block at all (a hang would otherwise be 30 s+).
+JOIN_S = 10.0
+
+
+def _in_thread(target) -> threading.Thread:
+    def run() -> None:
+        try:
+            target()
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_forced_poll_does_not_wait_for_a_slow_apply_and_is_still_applied():
+    # The PUT that saves a change forces a poll from its on_commit while still holding its
+    # database connection; if another request thread is applying (and needs a connection,
+    # or is slow), the forced poll must not queue behind it. The holder re-checks instead.
+    local = ConfigWatcher(interval=3600)
+    calls: list[int] = []
+    applying, resume = threading.Event(), threading.Event()
+
+    def slow(version: int) -> None:
+        calls.append(version)
+        if len(calls) == 1:
+            applying.set()
+            resume.wait(3 * JOIN_S)  # released by the test; bounded if it fails
+
+    local.register("things", slow)
+    holder = _in_thread(lambda: local.poll(force=True))
+    try:
+        assert applying.wait(JOIN_S), "the first poll never reached the callback"
+        version = config_version_bump("things")
+        forced = _in_thread(lambda: local.poll(force=True))
+        forced.join(JOIN_S)
+        assert not forced.is_alive(), "the forced poll waited for the thread applying"
+    finally:
+        resume.set()
+        holder.join(JOIN_S)
+    assert not holder.is_alive()
+    assert calls == [0, version]  # the holder applied the change the forced poll announced

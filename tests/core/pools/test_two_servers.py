@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -50,23 +51,30 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _tail(log: IO[bytes]) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-2000:]
+
+
 @pytest.fixture
-def servers() -> Iterator[list[str]]:
+def servers(tmp_path) -> Iterator[list[str]]:
     procs, urls = [], []
+    # A file, never an unread pipe: runserver logs a line per request to stderr, and once a
+    # pipe's 64 KiB buffer is full every thread that logs blocks, so the server stops
+    # answering (about a thousand requests in; this test's load gets there).
+    logs = [(tmp_path / f"server-{i}.log").open("w+b") for i in range(2)]
     try:
-        for _ in range(2):
+        for log in logs:
             port = free_port()
             cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
             procs.append(
-                subprocess.Popen(
-                    cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-                )
+                subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
             )
             urls.append(f"http://127.0.0.1:{port}")
-        for proc, url in zip(procs, urls, strict=True):
+        for proc, url, log in zip(procs, urls, logs, strict=True):
             deadline = time.monotonic() + 60
             while True:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert proc.poll() is None, _tail(log)
                 try:
                     if httpx.get(f"{url}/api/v1/health/", timeout=2).status_code == 200:
                         break
@@ -80,6 +88,8 @@ def servers() -> Iterator[list[str]]:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=20)
+        for log in logs:
+            log.close()
 
 
 def _stats(client: httpx.Client, url: str) -> dict:
