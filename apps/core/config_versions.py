@@ -63,7 +63,8 @@ def _broadcast(name: str, version: int) -> None:
         client.hset(REDIS_HASH, name, version)
     except Exception as exc:
         logger.warning("Could not broadcast config version %s=%s: %s", name, version, exc)
-    watcher.poll(force=True)  # apply in this process at once
+    # Apply in this process now (or have the thread applying at this moment re-check).
+    watcher.poll(force=True)
 
 
 class ConfigWatcher:
