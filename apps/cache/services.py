@@ -16,7 +16,7 @@ from apps.cache.selectors import (
     engine_settings,
 )
 from apps.core.config_versions import config_version_bump
-from apps.core.presets import PresetChange, PresetTarget
+from apps.core.presets import PresetTarget
 from apps.monitoring.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -103,24 +103,6 @@ def cache_clear(*, actor: Any, source: str) -> int:
         after={"entries_in_this_process": 0},
     )
     return entries
-
-
-def cache_preset_diff(name: str) -> list[PresetChange]:
-    """The fields preset ``name`` would change in the cache configuration."""
-    live = cache_config_values_or_none() or {}
-    return [
-        PresetChange(PRESET_TARGET, field, live.get(field), value)
-        for field, value in PRESETS[name].items()
-        if live.get(field) != value
-    ]
-
-
-def cache_preset_apply(name: str, *, actor: Any, source: str) -> list[PresetChange]:
-    """Apply preset ``name`` to the cache configuration; returns what changed."""
-    changes = cache_preset_diff(name)
-    if changes:
-        cache_config_update(actor=actor, source=source, values=dict(PRESETS[name]))
-    return changes
 
 
 def _apply_preset_values(values: dict[str, Any], *, actor: Any, source: str) -> CacheConfig:

@@ -46,19 +46,20 @@ def register(target: PresetTarget) -> None:
     _targets[target.name] = target
 
 
-def targets() -> list[PresetTarget]:
-    return [_targets[name] for name in sorted(_targets)]
+def targets(prefix: str = "") -> list[PresetTarget]:
+    """Registered targets, optionally only those whose name starts with `prefix`."""
+    return [_targets[name] for name in sorted(_targets) if name.startswith(prefix)]
 
 
 def preset_names() -> list[str]:
     return sorted({name for target in _targets.values() for name in target.presets})
 
 
-def preset_diff(name: str) -> list[PresetChange]:
-    """What applying preset `name` would change, field by field."""
+def preset_diff(name: str, *, prefix: str = "") -> list[PresetChange]:
+    """What applying preset `name` (to targets named `prefix`...) would change."""
     _check(name)
     changes = []
-    for target in targets():
+    for target in targets(prefix):
         values = target.presets.get(name)
         if values is None:
             continue
@@ -71,11 +72,11 @@ def preset_diff(name: str) -> list[PresetChange]:
     return changes
 
 
-def preset_apply(name: str, *, actor: Any, source: str) -> list[PresetChange]:
-    """Apply preset `name` to every target that defines it; returns what changed."""
-    changes = preset_diff(name)
+def preset_apply(name: str, *, actor: Any, source: str, prefix: str = "") -> list[PresetChange]:
+    """Apply preset `name` to every target (named `prefix`...) defining it; returns changes."""
+    changes = preset_diff(name, prefix=prefix)
     changed_targets = {change.target for change in changes}
-    for target in targets():
+    for target in targets(prefix):
         if target.name in changed_targets:
             target.apply(dict(target.presets[name]), actor=actor, source=source)
     return changes

@@ -36,6 +36,9 @@ def main() -> None:
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resync_site.settings")
+    from tests.bench.harness import ensure_database
+
+    ensure_database(DATABASE_URL)
     import django
 
     django.setup()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 
+from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import HwaConnection, JobAction, SyncRun
 from apps.core.services.hwa import hwa_connection_save, hwa_connection_test
 
@@ -27,6 +30,8 @@ class HwaConnectionForm(forms.ModelForm):
             "name", "enabled", "base_url", "username", "verify_tls", "connect_timeout",
             "read_timeout", "page_size", "sync_interval", "flavour",
         ]  # fmt: skip
+        # A base URL typed without a scheme means HTTPS, as HWA serves it.
+        field_classes = {"base_url": partial(forms.URLField, assume_scheme="https")}
 
 
 @admin.register(HwaConnection)
@@ -57,17 +62,6 @@ class HwaConnectionAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, TEST_FAILED.format(name=connection.name,
                                   detail=check.detail), level=messages.ERROR)  # fmt: skip
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(SyncRun)
