@@ -78,3 +78,23 @@ def test_an_unknown_api_url_is_a_404_problem(anon_client):
     response = anon_client.get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(
+    viewer_client, monkeypatch, settings
+):
+    from apps.core import selectors
+    from apps.core.api.errors import INTERNAL_ERROR_DETAIL
+
+    def broken():
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(selectors, "job_status_summary", broken)
+    settings.API_CACHE_ENABLED = False
+    response = viewer_client.get("/api/v1/jobs/status/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+    body = response.json()
+    assert body["detail"] == INTERNAL_ERROR_DETAIL
+    assert body["request_id"] == response["X-Request-ID"]
+    assert "hunter2" not in response.content.decode()
