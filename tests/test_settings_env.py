@@ -50,8 +50,12 @@ def _import_settings(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
     clean.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=ROOT, env={**clean, **extra_env}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**clean, **extra_env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_production_refuses_to_start_without_its_secrets():
@@ -66,22 +70,32 @@ def test_production_names_each_missing_secret_in_turn():
 
 
 def test_production_with_its_secrets_runs_with_debug_off(tmp_path):
-    result = _import_settings({
-        "RESYNC_ENV": "production", "DJANGO_SECRET_KEY": "x" * 50,
-        "RESYNC_ENCRYPTION_KEYS": "k", "DJANGO_ALLOWED_HOSTS": "resync.example.com",
-    })  # fmt: skip
+    result = _import_settings(
+        {
+            "RESYNC_ENV": "production",
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "RESYNC_ENCRYPTION_KEYS": "k",
+            "DJANGO_ALLOWED_HOSTS": "resync.example.com",
+        }
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "django.db.backends.sqlite3"]
 
 
 def test_a_database_url_selects_postgresql_with_the_native_pool():
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import resync_site.settings as s; d = s.DATABASES['default']; "
-         "print(d['ENGINE'], d['CONN_MAX_AGE'], sorted(d['OPTIONS']['pool']))"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import resync_site.settings as s; d = s.DATABASES['default']; "
+            "print(d['ENGINE'], d['CONN_MAX_AGE'], sorted(d['OPTIONS']['pool']))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "DATABASE_URL": "postgres://u@db.example:5432/resync"},
-    )  # fmt: skip
+    )
     assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "0"]
     assert "max_size" in result.stdout
 

@@ -105,11 +105,14 @@ def served(duration: int, connections: int) -> None:
         with harness.gunicorn(env) as server:
             url = server.url + "/api/v1/jobs/status/"
             harness.wrk(url, connections=8, duration=2, token=token)  # warm-up
-            rows.append((label, harness.wrk(url, connections=connections, duration=duration,
-                                            token=token)))  # fmt: skip
+            rows.append(
+                (label, harness.wrk(url, connections=connections, duration=duration, token=token))
+            )
     jobs = f"{harness.BENCH_JOBS:,}"
-    print(f"\njobs/status/ served: gunicorn 2 workers x 4 threads, PostgreSQL {jobs} jobs,"
-          f" Redis, wrk {connections} connections, {duration} s")  # fmt: skip
+    print(
+        f"\njobs/status/ served: gunicorn 2 workers x 4 threads, PostgreSQL {jobs} jobs,"
+        f" Redis, wrk {connections} connections, {duration} s"
+    )
     print(f"{'':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for label, r in rows:
         print(

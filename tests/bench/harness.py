@@ -145,10 +145,23 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iter
     """Start gunicorn (gthread) and wait until /api/v1/health/ answers 200."""
     port = free_port()
     cmd = [
-        PY, "-m", "gunicorn", "resync_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-        "--backlog", "2048", "--log-level", "warning",
-    ]  # fmt: skip
+        PY,
+        "-m",
+        "gunicorn",
+        "resync_site.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
@@ -216,8 +229,19 @@ def parse_wrk(output: str) -> LoadResult:
 def wrk(url: str, *, connections: int, duration: int, token: str | None = None) -> LoadResult:
     """A bounded wrk run over loopback."""
     threads = min(2, connections)
-    cmd = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-           "--timeout", "10s", "--latency", url]  # fmt: skip
+    cmd = [
+        ensure_wrk(),
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
     result = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=duration + 30)

@@ -22,8 +22,13 @@ PASSWORD = "bench"
 
 
 def fetch_all(server: SimulatorServer, flavour: str, page_size: int) -> tuple[int, int, float]:
-    settings = HwaClientSettings(base_url=server.base_url, username="resync", password=PASSWORD,
-                                 flavour=flavour, page_size=page_size)  # fmt: skip
+    settings = HwaClientSettings(
+        base_url=server.base_url,
+        username="resync",
+        password=PASSWORD,
+        flavour=flavour,
+        page_size=page_size,
+    )
     with HwaClient(settings) as client:
         started = time.perf_counter()
         pages = records = 0

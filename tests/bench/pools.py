@@ -98,8 +98,10 @@ def main() -> None:
         f"\nPool presets: gunicorn 2 workers x {THREADS} threads, PostgreSQL, {args.jobs:,} jobs,"
         f" GET {PATH}, {args.duration} s per run"
     )
-    print(f"{'preset':<12}{'start s':>9}{'conns':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>8}")  # fmt: skip
+    print(
+        f"{'preset':<12}{'start s':>9}{'conns':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}"
+    )
     for preset, (start, _, loads, _) in results.items():
         for conns, r in loads.items():
             print(

@@ -55,10 +55,21 @@ def main() -> None:
         plan_clear()
     port = _free_port()
     sim = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "run_hwa_simulator", "--port", str(port),
-         "--jobs", str(args.jobs), "--tick-seconds", "0", "--password", PASSWORD],
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "run_hwa_simulator",
+            "--port",
+            str(port),
+            "--jobs",
+            str(args.jobs),
+            "--tick-seconds",
+            "0",
+            "--password",
+            PASSWORD,
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -67,8 +78,9 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        settings = HwaClientSettings(base_url=f"{base}/twsd", username="resync",
-                                     password=PASSWORD, page_size=5000)  # fmt: skip
+        settings = HwaClientSettings(
+            base_url=f"{base}/twsd", username="resync", password=PASSWORD, page_size=5000
+        )
         rows = []
         with HwaClient(settings) as client:
             list(client.iter_jobs())  # the simulator renders each job once; not ours to time

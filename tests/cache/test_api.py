@@ -64,8 +64,18 @@ def test_staff_see_per_tier_and_per_shard_statistics(viewer_client, staff_client
     body = staff_client.get(STATS).json()
     l1 = body["tiers"]["l1"]
     assert len(l1["shards"]) == l1["config"]["num_shards"]
-    for name in ("entries", "bytes", "max_bytes", "max_entries", "hits", "misses", "hit_rate",
-                 "evictions_memory", "evictions_entries", "expirations"):  # fmt: skip
+    for name in (
+        "entries",
+        "bytes",
+        "max_bytes",
+        "max_entries",
+        "hits",
+        "misses",
+        "hit_rate",
+        "evictions_memory",
+        "evictions_entries",
+        "expirations",
+    ):
         assert name in l1["total"]
     assert l1["total"]["hits"] >= 1
     assert l1["total"]["entries"] >= 1

@@ -24,8 +24,9 @@ def sim() -> Iterator[SimulatorServer]:
 
 @pytest.fixture
 def hwa_connection(sim, db) -> Iterator[HwaConnection]:
-    connection = HwaConnection(base_url=sim.base_url, username="resync", page_size=100,
-                               sync_interval=60)  # fmt: skip
+    connection = HwaConnection(
+        base_url=sim.base_url, username="resync", page_size=100, sync_interval=60
+    )
     hwa_connection_save(connection=connection, actor=None, source="system", password=PASSWORD)
     freshness_reset()
     yield connection

@@ -13,9 +13,13 @@ class CacheConfigSerializer(serializers.ModelSerializer):
     class Meta:
         model = CacheConfig
         fields = [
-            "ttl_seconds", "cleanup_interval", "max_memory_mb", "max_entries", "num_shards",
+            "ttl_seconds",
+            "cleanup_interval",
+            "max_memory_mb",
+            "max_entries",
+            "num_shards",
             "updated_at",
-        ]  # fmt: skip
+        ]
         read_only_fields = ["updated_at"]
         # PUT replaces every setting; PATCH (partial) may send some.
         extra_kwargs = {field: {"required": True} for field in FIELDS}

@@ -19,17 +19,27 @@ class HwaConnectionForm(forms.ModelForm):
     """The connection form; the password is write-only (never rendered back)."""
 
     new_password = forms.CharField(
-        label="Password", required=False, strip=False,
+        label="Password",
+        required=False,
+        strip=False,
         widget=forms.PasswordInput(render_value=False),
         help_text="HWA password, stored encrypted. Leave blank to keep the current one.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = HwaConnection
         fields = [
-            "name", "enabled", "base_url", "username", "verify_tls", "connect_timeout",
-            "read_timeout", "page_size", "sync_interval", "flavour",
-        ]  # fmt: skip
+            "name",
+            "enabled",
+            "base_url",
+            "username",
+            "verify_tls",
+            "connect_timeout",
+            "read_timeout",
+            "page_size",
+            "sync_interval",
+            "flavour",
+        ]
         # A base URL typed without a scheme means HTTPS, as HWA serves it.
         field_classes = {"base_url": partial(forms.URLField, assume_scheme="https")}
 
@@ -37,8 +47,16 @@ class HwaConnectionForm(forms.ModelForm):
 @admin.register(HwaConnection)
 class HwaConnectionAdmin(admin.ModelAdmin):
     form = HwaConnectionForm
-    list_display = ["name", "enabled", "base_url", "username", "flavour", "sync_interval",
-                    "version", "updated_at"]  # fmt: skip
+    list_display = [
+        "name",
+        "enabled",
+        "base_url",
+        "username",
+        "flavour",
+        "sync_interval",
+        "version",
+        "updated_at",
+    ]
     readonly_fields = ["version", "created_at", "updated_at"]
     actions = ["test_connection"]
     fieldsets = [
@@ -57,11 +75,15 @@ class HwaConnectionAdmin(admin.ModelAdmin):
         for connection in queryset:
             check = hwa_connection_test(connection=connection)
             if check.ok:
-                self.message_user(request, TEST_OK.format(name=connection.name,
-                                                          detail=check.detail))  # fmt: skip
+                self.message_user(
+                    request, TEST_OK.format(name=connection.name, detail=check.detail)
+                )
             else:
-                self.message_user(request, TEST_FAILED.format(name=connection.name,
-                                  detail=check.detail), level=messages.ERROR)  # fmt: skip
+                self.message_user(
+                    request,
+                    TEST_FAILED.format(name=connection.name, detail=check.detail),
+                    level=messages.ERROR,
+                )
 
 
 @admin.register(SyncRun)

@@ -40,9 +40,16 @@ class JobStatusEventInline(admin.TabularInline):
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = [
-        "name", "stream", "workstation", "status", "internal_state", "return_code", "start",
-        "end", "rerun_count",
-    ]  # fmt: skip
+        "name",
+        "stream",
+        "workstation",
+        "status",
+        "internal_state",
+        "return_code",
+        "start",
+        "end",
+        "rerun_count",
+    ]
     list_filter = ["status", "internal_state", "workstation__type", "workstation"]
     search_fields = ["name", "hwa_id", "stream__name", "workstation__name"]
     date_hierarchy = "start"

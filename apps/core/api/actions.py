@@ -48,6 +48,11 @@ class JobActionView(PlanFreshnessMixin, APIView):
         job = get_object_or_404(Job.objects.select_related("workstation", "stream"), pk=pk)
         record = job_action_perform(job=job, action=action, actor=request.user)
         job.refresh_from_db()
-        body = {"action": record.action, "outcome": record.outcome, "detail": record.detail,
-                "at": record.at, "job": job}  # fmt: skip
+        body = {
+            "action": record.action,
+            "outcome": record.outcome,
+            "detail": record.detail,
+            "at": record.at,
+            "job": job,
+        }
         return Response(JobActionResultSerializer(body).data)

@@ -53,8 +53,9 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
     response = exception_handler(exc, context)  # converts Http404, PermissionDenied too
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        return Response(problem_body(500, INTERNAL_ERROR_DETAIL), status=500,
-                        content_type=PROBLEM_CONTENT_TYPE)  # fmt: skip
+        return Response(
+            problem_body(500, INTERNAL_ERROR_DETAIL), status=500, content_type=PROBLEM_CONTENT_TYPE
+        )
     response.data = _drf_problem(exc, response.status_code, response.data)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

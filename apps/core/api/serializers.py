@@ -21,9 +21,15 @@ class JobStreamSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobStream
         fields = [
-            "id", "hwa_id", "name", "workstation", "scheduled_time", "state", "job_count",
+            "id",
+            "hwa_id",
+            "name",
+            "workstation",
+            "scheduled_time",
+            "state",
+            "job_count",
             "updated_at",
-        ]  # fmt: skip
+        ]
 
 
 class StreamRefSerializer(serializers.ModelSerializer):
@@ -40,9 +46,19 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "hwa_id", "name", "status", "internal_state", "workstation", "stream",
-            "return_code", "start", "end", "rerun_count", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "hwa_id",
+            "name",
+            "status",
+            "internal_state",
+            "workstation",
+            "stream",
+            "return_code",
+            "start",
+            "end",
+            "rerun_count",
+            "updated_at",
+        ]
 
 
 class JobStatusEventSerializer(serializers.ModelSerializer):

@@ -21,9 +21,16 @@ class JobViewSet(ReadOnlyViewSet):
     serializer_class = serializers.JobSerializer
     filterset_class = JobFilter
     ordering_fields = [
-        "id", "name", "status", "internal_state", "start", "end", "return_code", "rerun_count",
+        "id",
+        "name",
+        "status",
+        "internal_state",
+        "start",
+        "end",
+        "return_code",
+        "rerun_count",
         "updated_at",
-    ]  # fmt: skip
+    ]
     ordering = ["id"]
 
     def get_queryset(self):

@@ -244,22 +244,31 @@ class HwaClient:
     # --- public calls -------------------------------------------------------------------
     def iter_workstations(self) -> Iterator[Page[WorkstationRecord]]:
         """All plan workstations, page by page (v1 query in both flavours: see docstring)."""
-        return self._pages("POST", "/plan/current/workstation/query", parse_workstation,
-                           body={"filters": {"workstationInPlanFilter": {}}})  # fmt: skip
+        return self._pages(
+            "POST",
+            "/plan/current/workstation/query",
+            parse_workstation,
+            body={"filters": {"workstationInPlanFilter": {}}},
+        )
 
     def iter_jobstreams(self) -> Iterator[Page[JobStreamRecord]]:
         """All job stream instances of the current plan, page by page."""
         if self._settings.flavour == "v2":
             return self._pages("GET", "/api/v2/plan/jobstream", parse_stream)
-        return self._pages("POST", "/plan/current/jobstream/query", parse_stream,
-                           body={"filters": {"jobStreamInPlanFilter": {}}})  # fmt: skip
+        return self._pages(
+            "POST",
+            "/plan/current/jobstream/query",
+            parse_stream,
+            body={"filters": {"jobStreamInPlanFilter": {}}},
+        )
 
     def iter_jobs(self) -> Iterator[Page[JobRecord]]:
         """All job instances of the current plan, page by page."""
         if self._settings.flavour == "v2":
             return self._pages("GET", "/api/v2/plan/job", parse_job)
-        return self._pages("POST", "/plan/current/job/query", parse_job,
-                           body={"filters": {"jobInPlanFilter": {}}})  # fmt: skip
+        return self._pages(
+            "POST", "/plan/current/job/query", parse_job, body={"filters": {"jobInPlanFilter": {}}}
+        )
 
     def get_job(self, hwa_id: str) -> JobRecord:
         """One job instance by its HWA id (HwaNotFound if HWA does not know it)."""
@@ -279,8 +288,11 @@ class HwaClient:
     def test_connection(self) -> ConnectionCheck:
         """One un-retried call that bypasses the breaker: ok, or the exact failure text."""
         settings = self._settings
-        method, path = ("GET", "/api/v2/plan/job") if settings.flavour == "v2" else (
-            "POST", "/plan/current/workstation/query")  # fmt: skip
+        method, path = (
+            ("GET", "/api/v2/plan/job")
+            if settings.flavour == "v2"
+            else ("POST", "/plan/current/workstation/query")
+        )
         try:
             data = self._attempt(method, path, headers={"How-Many": "1"}, body=None)[0]
             list_items(data, path)
@@ -288,8 +300,9 @@ class HwaClient:
             return ConnectionCheck(False, str(self._error(failure, method, path, 1)))
         except HwaError as exc:
             return ConnectionCheck(False, str(exc))
-        detail = CONNECTED.format(url=settings.base_url, username=settings.username,
-                                  flavour=settings.flavour)  # fmt: skip
+        detail = CONNECTED.format(
+            url=settings.base_url, username=settings.username, flavour=settings.flavour
+        )
         return ConnectionCheck(True, detail)
 
     def ping(self) -> bool:
@@ -315,16 +328,16 @@ class HwaClient:
             headers = {"How-Many": str(self._settings.page_size)}
             if token:
                 headers[NEXT_PAGE_HEADER] = token
-            data, next_token = self._call(method, path, body=body, headers=headers,
-                                          idempotent=True)  # fmt: skip
+            data, next_token = self._call(method, path, body=body, headers=headers, idempotent=True)
             items = list_items(data, path)
             number += 1
             if next_token and (next_token == token or not items):
                 # Guards against a server looping us forever on the same page.
                 reason = PAGING_STUCK
                 raise HwaProtocolError(errors.UNEXPECTED_SHAPE.format(path=path, reason=reason))
-            yield Page(items=tuple(parse(item) for item in items), number=number,
-                       is_last=not next_token)  # fmt: skip
+            yield Page(
+                items=tuple(parse(item) for item in items), number=number, is_last=not next_token
+            )
             if not next_token:
                 return
             token = next_token
@@ -353,8 +366,9 @@ class HwaClient:
                     break
                 raise self._circuit_open()
             try:
-                result = self._attempt(method, path, headers=headers, body=body,
-                                       allow_empty=allow_empty)  # fmt: skip
+                result = self._attempt(
+                    method, path, headers=headers, body=body, allow_empty=allow_empty
+                )
             except _Failure as exc:
                 failure = exc
                 self._record(exc)
@@ -395,8 +409,12 @@ class HwaClient:
         except httpx.TransportError as exc:
             raise _Failure("unreachable", f"{type(exc).__name__}: {exc}") from None
         if response.status_code >= 400:
-            raise _Failure("status", f"HTTP {response.status_code}", response.status_code,
-                           _messages_of(response))  # fmt: skip
+            raise _Failure(
+                "status",
+                f"HTTP {response.status_code}",
+                response.status_code,
+                _messages_of(response),
+            )
         if allow_empty and not response.content.strip():
             return None, None
         try:
@@ -409,10 +427,12 @@ class HwaClient:
     def _circuit_open(self) -> HwaUnavailable:
         snap = self._breaker.snapshot()
         retry_after = max(1, math.ceil(snap.retry_after))
-        detail = errors.CIRCUIT_OPEN.format(failures=snap.consecutive_failures,
-                                            retry_after=retry_after)  # fmt: skip
-        return HwaUnavailable(detail, retry_after=retry_after,
-                              extra={"last_error": snap.last_error})  # fmt: skip
+        detail = errors.CIRCUIT_OPEN.format(
+            failures=snap.consecutive_failures, retry_after=retry_after
+        )
+        return HwaUnavailable(
+            detail, retry_after=retry_after, extra={"last_error": snap.last_error}
+        )
 
     def _error(self, failure: _Failure, method: str, path: str, attempts: int) -> HwaError:
         """The typed error the caller sees for the last failed attempt."""

@@ -153,16 +153,41 @@ def list_items(data: Any, path: str) -> list[Any]:
 # read here directly, giving the same record; anything else (an unknown key, an alternative
 # spelling, an odd type, an unreadable time) returns None and takes the generic path, which
 # also produces the precise error.
-_V1_JOB_KEYS = frozenset({
-    "id", "name", "jobStreamInPlan", "internalStatus", "status", "rerunNumber", "workstationKey",
-    "returnCode", "actualStart", "actualEnd",
-})  # fmt: skip
+_V1_JOB_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "jobStreamInPlan",
+        "internalStatus",
+        "status",
+        "rerunNumber",
+        "workstationKey",
+        "returnCode",
+        "actualStart",
+        "actualEnd",
+    }
+)
 _V1_STREAM_KEYS = frozenset({"id", "name", "startTime", "workstationKey"})
-_V2_JOB_KEYS = frozenset({
-    "flowNodeType", "id", "planId", "folder", "name", "workstation", "jobStreamId",
-    "jobStreamName", "jobStreamSchedTime", "status", "returnCode", "startTime", "endTime",
-    "rerunCount", "dependencies", "dependenciesStats",
-})  # fmt: skip
+_V2_JOB_KEYS = frozenset(
+    {
+        "flowNodeType",
+        "id",
+        "planId",
+        "folder",
+        "name",
+        "workstation",
+        "jobStreamId",
+        "jobStreamName",
+        "jobStreamSchedTime",
+        "status",
+        "returnCode",
+        "startTime",
+        "endTime",
+        "rerunCount",
+        "dependencies",
+        "dependenciesStats",
+    }
+)
 _NAME_ONLY = frozenset({"name"})
 
 
@@ -239,14 +264,18 @@ def _fast_job_v1(item: dict) -> JobRecord:
     if workstation is None:
         workstation = _ws_name(stream.get("workstationKey"))
     return JobRecord(
-        hwa_id=hwa_id, name=name,
-        stream_name=_opt_str(stream.get("name")), stream_hwa_id=_opt_str(stream.get("id")),
+        hwa_id=hwa_id,
+        name=name,
+        stream_name=_opt_str(stream.get("name")),
+        stream_hwa_id=_opt_str(stream.get("id")),
         stream_scheduled_time=_opt_time(stream.get("startTime")),
-        workstation=workstation, internal_state=state,
+        workstation=workstation,
+        internal_state=state,
         return_code=_opt_int(item.get("returnCode")),
-        start=_opt_time(item.get("actualStart")), end=_opt_time(item.get("actualEnd")),
+        start=_opt_time(item.get("actualStart")),
+        end=_opt_time(item.get("actualEnd")),
         rerun_count=_opt_int(item.get("rerunNumber")) or 0,
-    )  # fmt: skip
+    )
 
 
 def _fast_job_v2(item: dict) -> JobRecord:
@@ -258,12 +287,15 @@ def _fast_job_v2(item: dict) -> JobRecord:
     if type(workstation) is dict:
         workstation = _ws_name(workstation)
     return JobRecord(
-        hwa_id=hwa_id, name=name,
+        hwa_id=hwa_id,
+        name=name,
         stream_name=_opt_str(item.get("jobStreamName")),
         stream_hwa_id=_opt_str(item.get("jobStreamId")),
         stream_scheduled_time=_opt_time(item.get("jobStreamSchedTime")),
-        workstation=_opt_str(workstation), internal_state=_opt_str(status.get("internalStatus")),
+        workstation=_opt_str(workstation),
+        internal_state=_opt_str(status.get("internalStatus")),
         return_code=_opt_int(item.get("returnCode")),
-        start=_opt_time(item.get("startTime")), end=_opt_time(item.get("endTime")),
+        start=_opt_time(item.get("startTime")),
+        end=_opt_time(item.get("endTime")),
         rerun_count=_opt_int(item.get("rerunCount")) or 0,
-    )  # fmt: skip
+    )

@@ -19,8 +19,12 @@ class HwaConnection(models.Model):
         V1 = "v1", "v1 (plan/current queries)"
         V2 = "v2", "v2 (api/v2/plan)"
 
-    name = models.CharField(max_length=64, unique=True, default=DEFAULT_CONNECTION,
-                            help_text='Resync uses the connection named "default".')  # fmt: skip
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        default=DEFAULT_CONNECTION,
+        help_text='Resync uses the connection named "default".',
+    )
     enabled = models.BooleanField(default=True, help_text="Off: no sync runs, actions refused.")
     base_url = models.URLField(
         max_length=300, help_text="HWA REST base URL, e.g. https://hwa.example.com:31116/twsd"
@@ -31,25 +35,34 @@ class HwaConnection(models.Model):
     )
     verify_tls = models.BooleanField(default=True, help_text="Check HWA's TLS certificate.")
     connect_timeout = models.FloatField(
-        default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(120)],
+        default=5.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(120)],
         help_text="Seconds to wait for a TCP/TLS connection to HWA.",
-    )  # fmt: skip
+    )
     read_timeout = models.FloatField(
-        default=30.0, validators=[MinValueValidator(0.1), MaxValueValidator(600)],
+        default=30.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(600)],
         help_text="Seconds to wait for HWA's answer to one call.",
-    )  # fmt: skip
+    )
     page_size = models.PositiveIntegerField(
-        default=1000, validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        default=1000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
         help_text="Records per page (HWA's How-Many header).",
-    )  # fmt: skip
+    )
     sync_interval = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1), MaxValueValidator(86_400)],
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(86_400)],
         help_text="Seconds between plan syncs (sync_plan --loop).",
-    )  # fmt: skip
-    flavour = models.CharField(max_length=2, choices=Flavour.choices, default=Flavour.V1,
-                               help_text="Which HWA REST API generation to call.")  # fmt: skip
-    version = models.PositiveIntegerField(default=0, editable=False,
-                                          help_text="Goes up on every change.")  # fmt: skip
+    )
+    flavour = models.CharField(
+        max_length=2,
+        choices=Flavour.choices,
+        default=Flavour.V1,
+        help_text="Which HWA REST API generation to call.",
+    )
+    version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Goes up on every change."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -71,12 +84,14 @@ class SyncRun(models.Model):
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING,
-                              db_index=True)  # fmt: skip
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
     counts = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="Per kind (workstations, streams, jobs): created, updated, unchanged, removed.",
-    )  # fmt: skip
+    )
     events = models.PositiveIntegerField(default=0, help_text="Job status events written.")
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True, help_text="host:pid that ran it.")

@@ -33,28 +33,53 @@ def job_action_perform(*, job: Job, action: str, actor: Any, source: str = "api"
         result: ActionResult = client.job_action(job.hwa_id, action)
     except HwaError as exc:
         outcome = JobAction.Outcome.REFUSED if isinstance(exc, HwaRefused) else "failed"
-        _record(job=job, action=action, actor=actor, source=source, outcome=outcome,
-                detail=str(exc))  # fmt: skip
+        _record(
+            job=job, action=action, actor=actor, source=source, outcome=outcome, detail=str(exc)
+        )
         raise
     state_after = _mirror_refresh(job=job, client=client)
-    return _record(job=job, action=action, actor=actor, source=source,
-                   outcome=JobAction.Outcome.OK, detail="; ".join(result.messages),
-                   state_after=state_after)  # fmt: skip
+    return _record(
+        job=job,
+        action=action,
+        actor=actor,
+        source=source,
+        outcome=JobAction.Outcome.OK,
+        detail="; ".join(result.messages),
+        state_after=state_after,
+    )
 
 
 @transaction.atomic
-def _record(*, job: Job, action: str, actor: Any, source: str, outcome: str, detail: str,
-            state_after: str = "") -> JobAction:  # fmt: skip
+def _record(
+    *,
+    job: Job,
+    action: str,
+    actor: Any,
+    source: str,
+    outcome: str,
+    detail: str,
+    state_after: str = "",
+) -> JobAction:
     user = actor if getattr(actor, "pk", None) else None
     record = JobAction.objects.create(
-        job_hwa_id=job.hwa_id, job_name=job.name, action=action, actor=user,
-        actor_name=getattr(actor, "get_username", lambda: source)(), outcome=outcome,
-        detail=detail, state_after=state_after,
-    )  # fmt: skip
-    audit_record(actor=actor, source=source, action=f"job.{action}", target=f"job:{job.hwa_id}",
-                 after={"state": state_after} if state_after else None,
-                 outcome="ok" if outcome == JobAction.Outcome.OK else outcome,
-                 detail=detail)  # fmt: skip
+        job_hwa_id=job.hwa_id,
+        job_name=job.name,
+        action=action,
+        actor=user,
+        actor_name=getattr(actor, "get_username", lambda: source)(),
+        outcome=outcome,
+        detail=detail,
+        state_after=state_after,
+    )
+    audit_record(
+        actor=actor,
+        source=source,
+        action=f"job.{action}",
+        target=f"job:{job.hwa_id}",
+        after={"state": state_after} if state_after else None,
+        outcome="ok" if outcome == JobAction.Outcome.OK else outcome,
+        detail=detail,
+    )
     return record
 
 
@@ -78,11 +103,21 @@ def job_mirror_update(*, job: Job, record: JobRecord) -> Job:
     job.return_code, job.start, job.end = record.return_code, record.start, record.end
     job.rerun_count, job.updated_at = record.rerun_count, now
     job.sync_hash = None  # the next sync recomputes it
-    job.save(update_fields=["internal_state", "return_code", "start", "end", "rerun_count",
-                            "updated_at", "sync_hash"])  # fmt: skip
+    job.save(
+        update_fields=[
+            "internal_state",
+            "return_code",
+            "start",
+            "end",
+            "rerun_count",
+            "updated_at",
+            "sync_hash",
+        ]
+    )
     if before != job.internal_state:
-        JobStatusEvent.objects.create(job=job, from_state=before, to_state=job.internal_state,
-                                      at=now)  # fmt: skip
+        JobStatusEvent.objects.create(
+            job=job, from_state=before, to_state=job.internal_state, at=now
+        )
     return job
 
 

@@ -30,9 +30,17 @@ NOT_CONFIGURED = "No HWA connection is configured (admin: HWA connections, name 
 DISABLED = "The HWA connection is disabled"
 PASSWORD_CHANGED = "password changed"  # noqa: S105 (an audit note, not a password)
 AUDITED_FIELDS = (
-    "name", "enabled", "base_url", "username", "verify_tls", "connect_timeout", "read_timeout",
-    "page_size", "sync_interval", "flavour",
-)  # fmt: skip
+    "name",
+    "enabled",
+    "base_url",
+    "username",
+    "verify_tls",
+    "connect_timeout",
+    "read_timeout",
+    "page_size",
+    "sync_interval",
+    "flavour",
+)
 
 
 def _snapshot(connection: HwaConnection | None) -> dict[str, Any]:
@@ -64,12 +72,14 @@ def hwa_connection_save(
     before, after = _snapshot(before_row), _snapshot(connection)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     audit_record(
-        actor=actor, source=source,
+        actor=actor,
+        source=source,
         action="hwa_connection.create" if before_row is None else "hwa_connection.update",
         target=f"hwa_connection:{connection.name}",
-        before={k: before.get(k) for k in changed} or None, after=changed or None,
+        before={k: before.get(k) for k in changed} or None,
+        after=changed or None,
         detail=PASSWORD_CHANGED if password_changed else "",
-    )  # fmt: skip
+    )
     config_version_bump(CONFIG_AREA)
     transaction.on_commit(client_invalidate)
     return connection

@@ -152,8 +152,13 @@ def _claim() -> Iterator[SyncRun | None]:
 
 def _record_skipped() -> SyncRun:
     now = timezone.now()
-    return SyncRun.objects.create(status=SyncRun.Status.SKIPPED, started_at=now,
-                                  finished_at=now, error=SKIPPED_DETAIL, host=_host())  # fmt: skip
+    return SyncRun.objects.create(
+        status=SyncRun.Status.SKIPPED,
+        started_at=now,
+        finished_at=now,
+        error=SKIPPED_DETAIL,
+        host=_host(),
+    )
 
 
 def _finish(
@@ -232,9 +237,11 @@ def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
         key = _stream_key(job)
         if key not in wanted:  # a job whose stream was not listed: mirror what the job says
             wanted[key] = JobStreamRecord(
-                hwa_id=key, name=job.stream_name or "?", workstation=job.workstation,
+                hwa_id=key,
+                name=job.stream_name or "?",
+                workstation=job.workstation,
                 scheduled_time=job.stream_scheduled_time,
-            )  # fmt: skip
+            )
     return wanted
 
 
@@ -249,8 +256,12 @@ def _apply_streams(snapshot, ws_ids, now, outcome) -> dict[str, int]:
     counts = outcome.counts.setdefault("streams", KindCounts())
     new, changed = [], []
     for key, rec in wanted.items():
-        values = (rec.name[:64], ws_ids.get(rec.workstation) or _fallback_ws(ws_ids),
-                  rec.scheduled_time, rec.internal_state or "")  # fmt: skip
+        values = (
+            rec.name[:64],
+            ws_ids.get(rec.workstation) or _fallback_ws(ws_ids),
+            rec.scheduled_time,
+            rec.internal_state or "",
+        )
         row = existing.get(key)
         if row is not None and row[1:] == values:
             counts.unchanged += 1
@@ -282,9 +293,18 @@ def _digest(values: tuple) -> int:
 
 
 JOB_COLUMNS = (
-    "hwa_id", "name", "stream_id", "workstation_id", "internal_state", "return_code", "start",
-    "end", "rerun_count", "updated_at", "sync_hash",
-)  # fmt: skip
+    "hwa_id",
+    "name",
+    "stream_id",
+    "workstation_id",
+    "internal_state",
+    "return_code",
+    "start",
+    "end",
+    "rerun_count",
+    "updated_at",
+    "sync_hash",
+)
 
 
 def _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
@@ -293,8 +313,16 @@ def _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple
     for job in snapshot.jobs.values():
         stream_id = stream_ids[_stream_key(job)]
         ws_id = ws_ids.get(job.workstation) or _fallback_ws(ws_ids)
-        values = (job.name[:64], stream_id, ws_id, job.internal_state or "", job.return_code,
-                  job.start, job.end, job.rerun_count)  # fmt: skip
+        values = (
+            job.name[:64],
+            stream_id,
+            ws_id,
+            job.internal_state or "",
+            job.return_code,
+            job.start,
+            job.end,
+            job.rerun_count,
+        )
         digest = _digest(values)
         known = existing.get(job.hwa_id)
         if known is not None and known[2] == digest:

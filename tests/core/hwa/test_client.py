@@ -46,7 +46,10 @@ def test_it_lists_jobstreams_with_utc_times(sim, make_client: ClientFactory, fla
     assert len(got) == len(sim.plan.streams) == 30
     first, sim_first = got[0], sim.plan.streams[0]
     assert (first.hwa_id, first.name, first.workstation) == (
-        sim_first.hwa_id, sim_first.name, sim_first.workstation)  # fmt: skip
+        sim_first.hwa_id,
+        sim_first.name,
+        sim_first.workstation,
+    )
     assert first.scheduled_time == sim_first.scheduled_time
     assert first.scheduled_time.tzinfo is UTC
 
@@ -281,9 +284,15 @@ def test_test_connection_reports_success_or_the_exact_failure(sim, make_client) 
 def test_reconfigure_uses_the_new_settings_for_later_calls(sim, make_client) -> None:
     client = make_client(page_size=100)
     assert len(list(client.iter_jobs())) == 3
-    client.reconfigure(client.settings.__class__(**{
-        **{f: getattr(client.settings, f) for f in client.settings.__slots__},
-        "page_size": 150, "max_connections": 2}))  # fmt: skip
+    client.reconfigure(
+        client.settings.__class__(
+            **{
+                **{f: getattr(client.settings, f) for f in client.settings.__slots__},
+                "page_size": 150,
+                "max_connections": 2,
+            }
+        )
+    )
     assert len(list(client.iter_jobs())) == 2
     assert client.settings.max_connections == 2
 

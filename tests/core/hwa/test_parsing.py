@@ -14,7 +14,12 @@ from apps.core.hwa.parsing import list_items, parse_job, parse_stream, parse_wor
 def test_a_job_with_only_its_identity_still_parses() -> None:
     job = parse_job({"id": "J1", "name": "PAYROLL"})
     assert (job.hwa_id, job.name, job.internal_state, job.start, job.rerun_count) == (
-        "J1", "PAYROLL", None, None, 0)  # fmt: skip
+        "J1",
+        "PAYROLL",
+        None,
+        None,
+        0,
+    )
 
 
 def test_a_job_without_an_id_is_a_protocol_error_naming_the_field() -> None:
@@ -34,8 +39,14 @@ def test_an_unknown_state_is_kept_verbatim() -> None:
 
 
 def test_offset_times_become_utc_and_bare_times_are_taken_as_utc() -> None:
-    job = parse_job({"id": "1", "name": "A", "actualStart": "2025-01-01T10:00:00.000+0200",
-                     "actualEnd": "2025-01-01T09:00:00"})  # fmt: skip
+    job = parse_job(
+        {
+            "id": "1",
+            "name": "A",
+            "actualStart": "2025-01-01T10:00:00.000+0200",
+            "actualEnd": "2025-01-01T09:00:00",
+        }
+    )
     assert job.start == datetime(2025, 1, 1, 8, tzinfo=UTC)
     assert job.end == datetime(2025, 1, 1, 9, tzinfo=UTC)
 
@@ -44,7 +55,8 @@ def test_an_unreadable_return_code_is_a_protocol_error() -> None:
     with pytest.raises(HwaProtocolError) as caught:
         parse_job({"id": "1", "name": "A", "returnCode": "n/a"})
     assert caught.value.detail == errors.BAD_FIELD.format(
-        kind="job", field="returnCode", value="n/a")  # fmt: skip
+        kind="job", field="returnCode", value="n/a"
+    )
 
 
 def test_a_workstation_may_lack_type_and_link_state() -> None:

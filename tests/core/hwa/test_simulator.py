@@ -47,8 +47,12 @@ def test_hwa_calls_require_basic_auth(sim: SimulatorServer) -> None:
     anonymous = httpx.post(f"{sim.base_url}/plan/current/job/query", json={})
     assert anonymous.status_code == 401
     assert anonymous.json()["messages"]
-    authed = httpx.post(f"{sim.base_url}/plan/current/job/query", json={},
-                        auth=("resync", PASSWORD), headers={"How-Many": "10"})  # fmt: skip
+    authed = httpx.post(
+        f"{sim.base_url}/plan/current/job/query",
+        json={},
+        auth=("resync", PASSWORD),
+        headers={"How-Many": "10"},
+    )
     assert authed.status_code == 200
     assert len(authed.json()) == 10
     assert authed.headers["Next-Page"]

@@ -24,25 +24,62 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CURRENT_STATES = (
-    "ABEND", "ABENP", "ADD", "CANCL", "DONE", "ERROR", "EXEC", "EXTRN", "FAIL", "FENCE",
-    "HOLD", "INTRO", "PEND", "READY", "SCHED", "SUCC", "SUCCP", "SUPPR", "WAIT",
-)  # fmt: skip
+    "ABEND",
+    "ABENP",
+    "ADD",
+    "CANCL",
+    "DONE",
+    "ERROR",
+    "EXEC",
+    "EXTRN",
+    "FAIL",
+    "FENCE",
+    "HOLD",
+    "INTRO",
+    "PEND",
+    "READY",
+    "SCHED",
+    "SUCC",
+    "SUCCP",
+    "SUPPR",
+    "WAIT",
+)
 OLDER_STATES = ("BOUND", "CANCP", "RJOB", "SUSP", "USER", "WAITD")
 ALL_STATES = CURRENT_STATES + OLDER_STATES
 
 WORKSTATION_TYPES = ("FTA", "AGENT", "POOL", "D-POOL", "BROKER")
-_TYPE_PREFIX = {"MASTER": "MDM", "FTA": "FTA", "AGENT": "AGT", "POOL": "POOL",
-                "D-POOL": "DPOOL", "BROKER": "BRK"}  # fmt: skip
+_TYPE_PREFIX = {
+    "MASTER": "MDM",
+    "FTA": "FTA",
+    "AGENT": "AGT",
+    "POOL": "POOL",
+    "D-POOL": "DPOOL",
+    "BROKER": "BRK",
+}
 
 # Only for the simulator's rendering of a plausible high-level status; Resync derives its
 # own high-level status from the internal state.
 _HIGH_LEVEL = {
-    "WAIT": "WAITING", "PEND": "WAITING", "INTRO": "WAITING", "SCHED": "WAITING",
-    "ADD": "WAITING", "EXTRN": "WAITING", "READY": "READY", "EXEC": "RUNNING",
-    "SUCC": "SUCCESSFUL", "SUCCP": "SUCCESSFUL", "DONE": "SUCCESSFUL", "ABEND": "ERROR",
-    "ABENP": "ERROR", "FAIL": "ERROR", "ERROR": "ERROR", "CANCL": "CANCELED", "HOLD": "HELD",
-    "SUPPR": "SUPPRESS", "FENCE": "BLOCKED",
-}  # fmt: skip
+    "WAIT": "WAITING",
+    "PEND": "WAITING",
+    "INTRO": "WAITING",
+    "SCHED": "WAITING",
+    "ADD": "WAITING",
+    "EXTRN": "WAITING",
+    "READY": "READY",
+    "EXEC": "RUNNING",
+    "SUCC": "SUCCESSFUL",
+    "SUCCP": "SUCCESSFUL",
+    "DONE": "SUCCESSFUL",
+    "ABEND": "ERROR",
+    "ABENP": "ERROR",
+    "FAIL": "ERROR",
+    "ERROR": "ERROR",
+    "CANCL": "CANCELED",
+    "HOLD": "HELD",
+    "SUPPR": "SUPPRESS",
+    "FENCE": "BLOCKED",
+}
 
 # Allowed starting states for each action; anything else is refused with a 409.
 RERUNNABLE = frozenset({"ABEND", "FAIL", "SUCC", "ERROR", "CANCL", "DONE"})
@@ -180,8 +217,14 @@ class SimulatorPlan:
         if total >= len(ALL_STATES) and index % stride == 0 and index // stride < len(ALL_STATES):
             return ALL_STATES[index // stride]
         roll = self._rng.random()
-        for state, upto in (("WAIT", 0.55), ("READY", 0.65), ("EXEC", 0.70), ("SUCC", 0.90),
-                            ("ABEND", 0.94), ("HOLD", 0.96)):  # fmt: skip
+        for state, upto in (
+            ("WAIT", 0.55),
+            ("READY", 0.65),
+            ("EXEC", 0.70),
+            ("SUCC", 0.90),
+            ("ABEND", 0.94),
+            ("HOLD", 0.96),
+        ):
             if roll < upto:
                 return state
         return self._rng.choice(ALL_STATES)
@@ -342,8 +385,11 @@ class SimulatorPlan:
         # a job on its stream's workstation carries no workstation of its own.
         if job.workstation != stream.workstation:
             item["workstationKey"] = {"name": job.workstation}
-        optional = {"returnCode": job.return_code, "actualStart": _v1_time(job.start),
-                    "actualEnd": _v1_time(job.end)}  # fmt: skip
+        optional = {
+            "returnCode": job.return_code,
+            "actualStart": _v1_time(job.start),
+            "actualEnd": _v1_time(job.end),
+        }
         item.update({key: value for key, value in optional.items() if value is not None})
         return item
 

@@ -221,8 +221,9 @@ class SimulatorServer:
         self.set_faults(refuse_connections=True)
         if self._refuse_timer:
             self._refuse_timer.cancel()
-        self._refuse_timer = threading.Timer(seconds, self.set_faults, kwargs={
-            "refuse_connections": False})  # fmt: skip
+        self._refuse_timer = threading.Timer(
+            seconds, self.set_faults, kwargs={"refuse_connections": False}
+        )
         self._refuse_timer.daemon = True
         self._refuse_timer.start()
 
@@ -331,8 +332,11 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if not self.sim.check_auth(self.headers.get("Authorization")):
-            self._messages(401, "Authentication failed: wrong user name or password",
-                           **{"WWW-Authenticate": 'Basic realm="HWA simulator"'})  # fmt: skip
+            self._messages(
+                401,
+                "Authentication failed: wrong user name or password",
+                **{"WWW-Authenticate": 'Basic realm="HWA simulator"'},
+            )
             return
         if self.sim.roll_error():
             status = random.choice((500, 503))
@@ -361,14 +365,17 @@ class _Handler(BaseHTTPRequestHandler):
         plan = self.sim.plan
         routes = {
             ("POST", "/twsd/plan/current/workstation/query"): lambda: self._list(
-                plan.workstation_items(), "v1"),
+                plan.workstation_items(), "v1"
+            ),
             ("POST", "/twsd/plan/current/jobstream/query"): lambda: self._list(
-                plan.stream_items("v1"), "v1"),
+                plan.stream_items("v1"), "v1"
+            ),
             ("GET", "/twsd/api/v2/plan/jobstream"): lambda: self._list(
-                plan.stream_items("v2"), "v2"),
+                plan.stream_items("v2"), "v2"
+            ),
             ("POST", "/twsd/plan/current/job/query"): lambda: self._jobs("v1"),
             ("GET", "/twsd/api/v2/plan/job"): lambda: self._jobs("v2"),
-        }  # fmt: skip
+        }
         handler = routes.get((method, path))
         if handler:
             return handler()

@@ -32,8 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="Web server port.")
         parser.add_argument("--hwa-port", type=int, default=0, help="Simulator port (0: free).")
         parser.add_argument("--jobs", type=int, default=5000, help="Jobs in the simulated plan.")
-        parser.add_argument("--tick-seconds", type=float, default=5.0,
-                            help="Seconds between simulated plan changes.")  # fmt: skip
+        parser.add_argument(
+            "--tick-seconds",
+            type=float,
+            default=5.0,
+            help="Seconds between simulated plan changes.",
+        )
         parser.add_argument("--sync-interval", type=int, default=5, help="Seconds between syncs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,11 +45,18 @@ class Command(BaseCommand):
         if not password:
             raise CommandError("No HWA_SIMULATOR_PASSWORD in the local secrets (development only).")
         plan = SimulatorPlan(
-            jobs=options["jobs"], seed=1, tick_seconds=options["tick_seconds"],
+            jobs=options["jobs"],
+            seed=1,
+            tick_seconds=options["tick_seconds"],
             start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
-        )  # fmt: skip
-        sim = SimulatorServer(plan=plan, port=options["hwa_port"], username=SIM_USER,
-                              password=password, auto_tick=True)  # fmt: skip
+        )
+        sim = SimulatorServer(
+            plan=plan,
+            port=options["hwa_port"],
+            username=SIM_USER,
+            password=password,
+            auto_tick=True,
+        )
         sim.start()
         self._point_connection_at(sim, password, options["sync_interval"])
         self.stdout.write(f"HWA simulator on {sim.base_url} ({len(plan.jobs)} jobs)")
@@ -68,8 +79,7 @@ class Command(BaseCommand):
         connection = connection or HwaConnection(name=DEFAULT_CONNECTION)
         connection.base_url, connection.username = sim.base_url, SIM_USER
         connection.enabled, connection.flavour, connection.sync_interval = True, "v1", interval
-        hwa_connection_save(connection=connection, actor=None, source="command",
-                            password=password)  # fmt: skip
+        hwa_connection_save(connection=connection, actor=None, source="command", password=password)
 
     def _wait(self, children: list[subprocess.Popen]) -> None:
         stop = threading.Event()

@@ -40,23 +40,34 @@ class Command(BaseCommand):
         password, source = self._password(options["password"])
         faults = Faults()
         try:
-            faults.update({
-                "latency_ms": options["latency_ms"], "error_rate": options["error_rate"],
-                "malformed_json": options["malformed_json"],
-                "wrong_credentials": options["wrong_credentials"],
-                "refuse_connections": options["refuse_connections"],
-            })  # fmt: skip
+            faults.update(
+                {
+                    "latency_ms": options["latency_ms"],
+                    "error_rate": options["error_rate"],
+                    "malformed_json": options["malformed_json"],
+                    "wrong_credentials": options["wrong_credentials"],
+                    "refuse_connections": options["refuse_connections"],
+                }
+            )
             plan = SimulatorPlan(
-                jobs=options["jobs"], seed=options["seed"], change_rate=options["change_rate"],
+                jobs=options["jobs"],
+                seed=options["seed"],
+                change_rate=options["change_rate"],
                 tick_seconds=options["tick_seconds"],
                 # Today's plan, so the demo looks current; deterministic within a day.
                 start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
-            )  # fmt: skip
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        server = SimulatorServer(plan=plan, host=options["host"], port=options["port"],
-                                 username=options["username"], password=password,
-                                 faults=faults, auto_tick=True)  # fmt: skip
+        server = SimulatorServer(
+            plan=plan,
+            host=options["host"],
+            port=options["port"],
+            username=options["username"],
+            password=password,
+            faults=faults,
+            auto_tick=True,
+        )
         try:
             server.start()
         except OSError as exc:

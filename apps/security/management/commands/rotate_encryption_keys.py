@@ -18,8 +18,13 @@ class Command(BaseCommand):
             count = encrypted_values_rotate()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
-        audit_record(actor=None, source="command", action="encryption_keys.rotate",
-                     target="encrypted-fields", after={"values": count})  # fmt: skip
+        audit_record(
+            actor=None,
+            source="command",
+            action="encryption_keys.rotate",
+            target="encrypted-fields",
+            after={"values": count},
+        )
         self.stdout.write(
             self.style.SUCCESS(f"Re-encrypted {count} value(s) with the newest key ({fields}).")
         )
