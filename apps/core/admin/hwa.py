@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 
 from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import HwaConnection, JobAction, SyncRun
+from apps.core.models.hwa import EDITABLE_FIELDS
 from apps.core.services.hwa import hwa_connection_save, hwa_connection_test
 
 TEST_OK = "{name}: {detail}"
@@ -28,18 +29,7 @@ class HwaConnectionForm(forms.ModelForm):
 
     class Meta:
         model = HwaConnection
-        fields = [
-            "name",
-            "enabled",
-            "base_url",
-            "username",
-            "verify_tls",
-            "connect_timeout",
-            "read_timeout",
-            "page_size",
-            "sync_interval",
-            "flavour",
-        ]
+        fields = list(EDITABLE_FIELDS)
         # A base URL typed without a scheme means HTTPS, as HWA serves it.
         field_classes = {"base_url": partial(forms.URLField, assume_scheme="https")}
 

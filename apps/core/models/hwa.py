@@ -10,6 +10,20 @@ from django.utils import timezone
 from apps.security.crypto import EncryptedTextField
 
 DEFAULT_CONNECTION = "default"
+# The settings an administrator edits (the admin form) and the audit log records; the
+# password is edited and audited apart, since its value must never be shown or logged.
+EDITABLE_FIELDS = (
+    "name",
+    "enabled",
+    "base_url",
+    "username",
+    "verify_tls",
+    "connect_timeout",
+    "read_timeout",
+    "page_size",
+    "sync_interval",
+    "flavour",
+)
 
 
 class HwaConnection(models.Model):

@@ -21,7 +21,7 @@ from apps.core.errors import ServiceUnavailableError
 from apps.core.hwa.client import HwaClient, HwaClientSettings
 from apps.core.hwa.types import ConnectionCheck
 from apps.core.models import HwaConnection
-from apps.core.models.hwa import DEFAULT_CONNECTION
+from apps.core.models.hwa import DEFAULT_CONNECTION, EDITABLE_FIELDS
 from apps.core.pools.hwa_http import hwa_http_pool_limits, track_client
 from apps.monitoring.services import audit_record
 
@@ -29,24 +29,12 @@ CONFIG_AREA = "hwa"
 NOT_CONFIGURED = "No HWA connection is configured (admin: HWA connections, name 'default')"
 DISABLED = "The HWA connection is disabled"
 PASSWORD_CHANGED = "password changed"  # noqa: S105 (an audit note, not a password)
-AUDITED_FIELDS = (
-    "name",
-    "enabled",
-    "base_url",
-    "username",
-    "verify_tls",
-    "connect_timeout",
-    "read_timeout",
-    "page_size",
-    "sync_interval",
-    "flavour",
-)
 
 
 def _snapshot(connection: HwaConnection | None) -> dict[str, Any]:
     if connection is None:
         return {}
-    return {field: getattr(connection, field) for field in AUDITED_FIELDS}
+    return {field: getattr(connection, field) for field in EDITABLE_FIELDS}
 
 
 @transaction.atomic
