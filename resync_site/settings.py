@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.api.limits.RequestBodyLimitMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
     "apps.core.pools.exhaustion.PoolExhaustionMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -219,6 +220,9 @@ STORAGES = {
 # --- REST API -------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500, minimum=1)
 API_DEFAULT_PAGE_SIZE = env_int("API_DEFAULT_PAGE_SIZE", 50, minimum=1)
+# Largest request body accepted (API and admin); a bigger one is a 413 problem before any
+# view reads it (apps.core.api.limits). Django's default, stated here because it is documented.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -232,6 +236,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "apps.core.api.filtering.StrictOrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

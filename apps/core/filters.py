@@ -1,23 +1,27 @@
-"""FilterSets of the plan API. Every filter validates its input, so bad values are 400s."""
+"""FilterSets of the plan API. Every filter validates its input, so bad values are 400s.
+
+Choices (`status`, a stream's `state`) and internal states match in any case.
+"""
 
 from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Q, QuerySet
 
+from apps.core.api.filtering import AnyCaseMultipleChoiceFilter, StrictFilterSet
 from apps.core.models import Job, JobStream, Workstation
-from apps.core.states import JobStatus
+from apps.core.states import JOB_STREAM_STATES, JobStatus
 
 
-class JobFilter(filters.FilterSet):
+class JobFilter(StrictFilterSet):
     """Filters for /api/v1/jobs/."""
 
     q = filters.CharFilter(method="search", max_length=64, help_text="Search job and stream names.")
-    status = filters.MultipleChoiceFilter(
-        choices=JobStatus.choices, help_text="High-level status; repeat for several."
+    status = AnyCaseMultipleChoiceFilter(
+        choices=JobStatus.choices, help_text="High-level status, any case; repeat for several."
     )
     internal_state = filters.CharFilter(
-        lookup_expr="iexact", max_length=16, help_text="Internal state exactly as HWA reports it."
+        lookup_expr="iexact", max_length=16, help_text="Internal state as HWA reports it, any case."
     )
     workstation = filters.CharFilter(field_name="workstation__name", max_length=64)
     stream = filters.CharFilter(field_name="stream__name", max_length=64)
@@ -34,7 +38,7 @@ class JobFilter(filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(stream__name__icontains=value))
 
 
-class WorkstationFilter(filters.FilterSet):
+class WorkstationFilter(StrictFilterSet):
     """Filters for /api/v1/workstations/."""
 
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=64)
@@ -46,12 +50,16 @@ class WorkstationFilter(filters.FilterSet):
         fields = ["q", "type", "link_state"]
 
 
-class JobStreamFilter(filters.FilterSet):
+class JobStreamFilter(StrictFilterSet):
     """Filters for /api/v1/jobstreams/."""
 
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=64)
     workstation = filters.CharFilter(field_name="workstation__name", max_length=64)
-    state = filters.CharFilter(lookup_expr="iexact", max_length=16)
+    state = AnyCaseMultipleChoiceFilter(
+        choices=[(state, state) for state in JOB_STREAM_STATES],
+        lookup_expr="iexact",
+        help_text="Internal state as HWA reports it, any case; repeat for several.",
+    )
     scheduled_after = filters.IsoDateTimeFilter(field_name="scheduled_time", lookup_expr="gte")
     scheduled_before = filters.IsoDateTimeFilter(field_name="scheduled_time", lookup_expr="lt")
 

@@ -73,6 +73,13 @@ CURRENT_INTERNAL_STATES = (
     "HOLD", "INTRO", "PEND", "READY", "SCHED", "SUCC", "SUCCP", "SUPPR", "WAIT",
 )  # fmt: skip
 
+# Job stream states (conman showschedules): HWA 10.2's documented ones, CANCP (how CANCELP is
+# abbreviated), and CANCL and WAIT, which older releases and the bundled simulator report.
+JOB_STREAM_STATES = (
+    "ABEND", "ADD", "CANCL", "CANCP", "ERROR", "EXEC", "EXTRN", "HOLD", "READY", "STUCK",
+    "SUCC", "SUPPR", "WAIT",
+)  # fmt: skip
+
 
 def status_for(internal_state: str) -> JobStatus:
     """The high-level status of an internal state; unknown states are Undecided."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.cache.models import FIELDS, CacheConfig
+from apps.core.api.inputs import StrictModelSerializer
 
 
-class CacheConfigSerializer(serializers.ModelSerializer):
+class CacheConfigSerializer(StrictModelSerializer):
     """The five live settings; ranges are checked by the model (one place), not here."""
 
     class Meta:

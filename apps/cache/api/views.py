@@ -8,10 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.cache import selectors, services
 from apps.cache.api.serializers import CacheClearResultSerializer, CacheConfigSerializer
+from apps.core.api.base import BaseAPIView
 
 
 class IsAdministrator(BasePermission):
@@ -21,7 +21,7 @@ class IsAdministrator(BasePermission):
         return bool(request.user and request.user.is_superuser)
 
 
-class CacheConfigView(APIView):
+class CacheConfigView(BaseAPIView):
     """Read and change the cache settings (validated, audited, applied in every process)."""
 
     permission_classes = [IsAdministrator]
@@ -50,7 +50,7 @@ class CacheConfigView(APIView):
         return Response(CacheConfigSerializer(config).data)
 
 
-class CacheStatsView(APIView):
+class CacheStatsView(BaseAPIView):
     """Per tier and shard: entries, bytes, bounds, hits, misses, evictions, L2 errors."""
 
     permission_classes = [IsAdminUser]  # staff
@@ -60,7 +60,7 @@ class CacheStatsView(APIView):
         return Response(selectors.cache_stats())
 
 
-class CacheClearView(APIView):
+class CacheClearView(BaseAPIView):
     """Empty the cache: this process's memory tier and the shared Redis tier (audited)."""
 
     permission_classes = [IsAdministrator]

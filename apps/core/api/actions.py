@@ -8,9 +8,8 @@ from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.core.api.base import PlanFreshnessMixin
+from apps.core.api.base import BaseAPIView, PlanFreshnessMixin
 from apps.core.api.serializers import JobSerializer
 from apps.core.errors import NotFoundError
 from apps.core.models import Job
@@ -36,7 +35,7 @@ class JobActionResultSerializer(serializers.Serializer):
     job = JobSerializer()
 
 
-class JobActionView(PlanFreshnessMixin, APIView):
+class JobActionView(PlanFreshnessMixin, BaseAPIView):
     """Ask HWA to rerun, hold, release or cancel one job; never retried."""
 
     permission_classes = [IsAuthenticated, CanActOnJob]

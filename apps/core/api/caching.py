@@ -62,8 +62,14 @@ def cached_json(request: Request, name: str, handler: Callable[[], Response]) ->
 
 
 def response_key(request: Request, name: str) -> str:
-    """``api:<name>:g<generation>:<digest of host and sorted query>``."""
-    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    """``api:<name>:g<generation>:<digest of host and sorted query>``.
+
+    Views refuse unknown and repeated parameters before this runs (base.StrictQueryParamsMixin),
+    and a repeatable filter is a set, so sorting and de-duplicating its values leaves callers
+    no way to mint keys for the same answer (`status=Error&status=Error...`).
+    """
+    params = sorted((name, sorted(set(values))) for name, values in request.query_params.lists())
+    query = urlencode(params, doseq=True)
     where = f"{request.scheme}://{request.get_host()}?{query}"
     digest = hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
     return f"api:{name}:g{plan_generation()}:{digest}"

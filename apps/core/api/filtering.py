@@ -1,11 +1,26 @@
-"""Ordering that refuses unknown fields with a 400 instead of silently ignoring them."""
+"""Filtering shared by every list endpoint: strict ordering, any-case choices, safe datetimes.
+
+Each refuses bad input with a 400 naming the parameter instead of ignoring it or letting the
+database fail with a 500.
+"""
 
 from __future__ import annotations
 
-from rest_framework.exceptions import ValidationError
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import django_filters as filters
+from django.core.exceptions import ValidationError
+from django_filters import fields
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.filters import OrderingFilter
 
 UNKNOWN_ORDERING = "Unknown ordering field {field!r}; allowed: {allowed}."
+OFFSET_OUT_OF_RANGE = "The UTC offset must be between -12:00 and +14:00."
+DATETIME_OUT_OF_RANGE = "The date is out of range once moved to UTC."
+# The offsets time zones actually use (UTC-12 to UTC+14); PostgreSQL refuses +16:00.
+MIN_UTC_OFFSET = timedelta(hours=-12)
+MAX_UTC_OFFSET = timedelta(hours=14)
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -22,5 +37,51 @@ class StrictOrderingFilter(OrderingFilter):
         for term in terms:
             if term.lstrip("-") not in allowed:
                 message = UNKNOWN_ORDERING.format(field=term, allowed=", ".join(sorted(allowed)))
-                raise ValidationError({self.ordering_param: [message]})
+                raise ApiValidationError({self.ordering_param: [message]})
         return terms
+
+
+class AnyCaseMultipleChoiceField(fields.MultipleChoiceField):
+    """Takes each choice in any case (`error`, `ERROR`) and hands on the canonical value."""
+
+    def to_python(self, value: Any) -> list[str]:
+        canonical = {str(key).casefold(): str(key) for key, _label in self.choices}
+        return [canonical.get(item.casefold(), item) for item in super().to_python(value)]
+
+
+class AnyCaseMultipleChoiceFilter(filters.MultipleChoiceFilter):
+    """A repeatable choice filter whose values match in any case; an unknown value is a 400."""
+
+    field_class = AnyCaseMultipleChoiceField
+
+
+class StrictFilterSet(filters.FilterSet):
+    """Base of every FilterSet: a datetime the database cannot store is a 400, not a 500.
+
+    ISO 8601 allows offsets up to ±23:59 and Python years 1 to 9999 in any offset, but
+    PostgreSQL refuses an offset of +16:00 and moving year 1 or 9999 to UTC can overflow.
+    Checking every datetime value here covers any date filter a FilterSet declares.
+    """
+
+    def is_valid(self) -> bool:
+        if not super().is_valid():
+            return False
+        cleaned = self.form.cleaned_data
+        for name, value in list(cleaned.items()):
+            if isinstance(value, datetime):
+                try:
+                    cleaned[name] = datetime_for_database(value)
+                except ValidationError as exc:
+                    self.form.add_error(name, exc)
+        return not self.form.errors
+
+
+def datetime_for_database(value: datetime) -> datetime:
+    """`value` in UTC, or a ValidationError if its offset or its date is out of range."""
+    offset = value.utcoffset()
+    if offset is not None and not MIN_UTC_OFFSET <= offset <= MAX_UTC_OFFSET:
+        raise ValidationError(OFFSET_OUT_OF_RANGE)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(DATETIME_OUT_OF_RANGE) from None

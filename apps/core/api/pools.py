@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from apps.core.api.base import BaseAPIView
+from apps.core.api.inputs import StrictIntegerField, StrictSerializer
 from apps.core.models import ConnectionPoolConfig
 from apps.core.models.pools import EDITABLE_FIELDS
 from apps.core.selectors.pools import pool_config_get, pool_config_list, pool_stats
@@ -32,19 +33,22 @@ class PoolConfigSerializer(serializers.ModelSerializer):
         fields = ["name", *EDITABLE_FIELDS, "updated_at"]
 
 
-class PoolConfigInputSerializer(serializers.Serializer):
+class PoolConfigInputSerializer(StrictSerializer):
     """New settings; types here, ranges and cross-field rules in pools.validation."""
 
-    min_size = serializers.IntegerField()
-    max_size = serializers.IntegerField()
-    idle_timeout = serializers.IntegerField()
-    connection_timeout = serializers.IntegerField()
-    health_check_interval = serializers.IntegerField()
-    max_lifetime = serializers.IntegerField()
-    max_waiting = serializers.IntegerField()
+    # Read-only: a body read with GET may be sent back as is.
+    name = serializers.CharField(read_only=True)
+    min_size = StrictIntegerField()
+    max_size = StrictIntegerField()
+    idle_timeout = StrictIntegerField()
+    connection_timeout = StrictIntegerField()
+    health_check_interval = StrictIntegerField()
+    max_lifetime = StrictIntegerField()
+    max_waiting = StrictIntegerField()
+    updated_at = serializers.DateTimeField(read_only=True)
 
 
-class PoolConfigListView(APIView):
+class PoolConfigListView(BaseAPIView):
     """Every pool's settings."""
 
     permission_classes = [IsPoolAdministrator]
@@ -54,7 +58,7 @@ class PoolConfigListView(APIView):
         return Response(PoolConfigSerializer(pool_config_list(), many=True).data)
 
 
-class PoolConfigDetailView(APIView):
+class PoolConfigDetailView(BaseAPIView):
     """One pool's settings: PUT replaces all of them, PATCH some; applied live."""
 
     permission_classes = [IsPoolAdministrator]
@@ -73,11 +77,7 @@ class PoolConfigDetailView(APIView):
 
     def _update(self, request: Request, name: str, *, partial: bool) -> Response:
         pool_config_get(name=name)  # 404 for an unknown pool before validating the body
-        data = request.data if isinstance(request.data, dict) else {}
-        unknown = sorted(set(data) - set(EDITABLE_FIELDS) - {"name", "updated_at"})
-        if unknown:
-            raise serializers.ValidationError({field: ["Unknown field."] for field in unknown})
-        incoming = PoolConfigInputSerializer(data=data, partial=partial)
+        incoming = PoolConfigInputSerializer(data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         config = pool_config_update(
             name=name, values=dict(incoming.validated_data), actor=request.user, source="api"
@@ -85,7 +85,7 @@ class PoolConfigDetailView(APIView):
         return Response(PoolConfigSerializer(config).data)
 
 
-class PoolStatsView(APIView):
+class PoolStatsView(BaseAPIView):
     """This process's pools: the settings in use and live figures."""
 
     permission_classes = [permissions.IsAdminUser]

@@ -2,9 +2,9 @@
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 from apps.core.api import actions, pools, views
+from apps.core.api.external import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="job")

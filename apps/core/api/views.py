@@ -5,11 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.core import selectors
 from apps.core.api import serializers
-from apps.core.api.base import PlanFreshnessMixin, ReadOnlyViewSet
+from apps.core.api.base import BaseAPIView, PlanFreshnessMixin, ReadOnlyViewSet
 from apps.core.api.caching import cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
 
@@ -54,7 +53,7 @@ class JobViewSet(ReadOnlyViewSet):
         )
 
 
-class JobStatusSummaryView(PlanFreshnessMixin, APIView):
+class JobStatusSummaryView(PlanFreshnessMixin, BaseAPIView):
     """Counts of jobs by status, internal state and workstation."""
 
     @extend_schema(responses=serializers.JobStatusSummarySerializer)

@@ -41,8 +41,6 @@ def _with_messages(detail: str, messages: Sequence[str]) -> str:
 class HwaError(UpstreamError):
     """HWA failed or answered in a way we cannot use (base class, 502)."""
 
-    title = "HWA error"
-
     def __init__(
         self,
         detail: str,
@@ -59,20 +57,15 @@ class HwaError(UpstreamError):
 class HwaAuthError(HwaError):
     """HWA rejected our credentials (401/403): a configuration problem, never retried."""
 
-    title = "HWA rejected the credentials"
-
 
 class HwaNotFound(HwaError, NotFoundError):
     """HWA answered 404 for the object asked for."""
 
     status_code = 404
-    title = "Not found in HWA"
 
 
 class HwaRefused(HwaError, ConflictError):
     """HWA refused the request (a 4xx with messages): 409 for a conflict, else 422."""
-
-    title = "HWA refused the request"
 
     def __init__(self, detail: str, *, http_status: int, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -84,24 +77,18 @@ class HwaRefused(HwaError, ConflictError):
 class HwaServerError(HwaError):
     """HWA answered with a 5xx other than 503."""
 
-    title = "HWA server error"
-
 
 class HwaTimeout(HwaError):
     """HWA did not answer within the configured timeouts (after retries when allowed)."""
 
     status_code = 504
-    title = "HWA timed out"
 
 
 class HwaUnavailable(HwaError, ServiceUnavailableError):
     """HWA cannot be reached, answered 503, or the circuit breaker is open (503)."""
 
     status_code = 503
-    title = "HWA unavailable"
 
 
 class HwaProtocolError(HwaError):
     """HWA sent malformed JSON or a shape we cannot read; names the reason."""
-
-    title = "HWA protocol error"

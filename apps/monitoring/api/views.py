@@ -7,12 +7,12 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from apps.core.api.base import BaseAPIView
 from apps.monitoring.selectors import UNHEALTHY, health_report
 
 
-class HealthView(APIView):
+class HealthView(BaseAPIView):
     """Public overall health; staff also see each component and its response time."""
 
     permission_classes = [AllowAny]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.cache.selectors import cache_stats
 from apps.core.api.caching import CACHE_HEADER
 from apps.core.models import Job
 from apps.core.plan_generation import plan_generation, plan_generation_bump
@@ -90,3 +91,23 @@ def test_reads_still_answer_with_redis_down(viewer_client, job, settings):
     for url in ("/api/v1/jobs/status/", "/api/v1/jobs/", f"/api/v1/jobs/{job.pk}/"):
         assert viewer_client.get(url).status_code == 200
     assert viewer_client.get("/api/v1/jobs/status/").json()["total"] == 1
+
+
+def _cached_entries() -> int:
+    return cache_stats()["tiers"]["l1"]["total"]["entries"]
+
+
+def test_junk_parameters_never_reach_the_cache(viewer_client, job):
+    assert viewer_client.get("/api/v1/jobs/")[CACHE_HEADER] == "miss"
+    entries = _cached_entries()
+    for n in range(20):
+        assert viewer_client.get(f"/api/v1/jobs/?junk={n}").status_code == 400
+        assert viewer_client.get(f"/api/v1/jobs/{job.pk}/?junk={n}").status_code == 400
+        assert viewer_client.get(f"/api/v1/jobs/status/?junk={n}").status_code == 400
+    assert _cached_entries() == entries
+
+
+def test_repeated_or_reordered_values_of_a_filter_share_one_key(viewer_client, job):
+    assert viewer_client.get("/api/v1/jobs/?status=Error&status=Held")[CACHE_HEADER] == "miss"
+    for query in ("status=Held&status=Error", "status=Error&status=Held&status=Error"):
+        assert viewer_client.get(f"/api/v1/jobs/?{query}")[CACHE_HEADER] == "hit"
