@@ -96,7 +96,11 @@ def mirror_write() -> Iterator[MirrorWriter]:
 
 
 class MirrorWriter:
-    """Writes plan rows inside one `mirror_write()` transaction and notes whether it did."""
+    """Writes plan rows inside one `mirror_write()` transaction and notes whether it did.
+
+    Only valid inside its `with mirror_write()` block: a write after it would neither be
+    part of the transaction nor move the generation.
+    """
 
     def __init__(self) -> None:
         self.wrote = False
@@ -122,7 +126,9 @@ class MirrorWriter:
         self._count(int(created))
         return obj
 
-    def insert_rows(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]):
+    def insert_rows(
+        self, model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]
+    ) -> int:
         """Plain rows through COPY on PostgreSQL (see apps.core.bulk); returns how many."""
         return self._count(insert_rows(model, columns, rows))
 
@@ -198,12 +204,13 @@ def job_mirror_update(*, job: Job, record: JobRecord) -> Job:
 
 
 def _ids_in_mirror(record: JobRecord, job: Job) -> tuple[int, int]:
-    """(stream id, workstation id) the record names, where the mirror has them yet."""
-    stream_id = JobStream.objects.filter(hwa_id=job_stream_key(record)).values_list("id", flat=True)
-    workstation_id = Workstation.objects.filter(name=record.workstation).values_list(
-        "id", flat=True
+    """(stream id, workstation id) the record names; the job's own where the mirror has none."""
+    streams = JobStream.objects.filter(hwa_id=job_stream_key(record))
+    workstations = Workstation.objects.filter(name=record.workstation)
+    return (
+        streams.values_list("id", flat=True).first() or job.stream_id,
+        workstations.values_list("id", flat=True).first() or job.workstation_id,
     )
-    return stream_id.first() or job.stream_id, workstation_id.first() or job.workstation_id
 
 
 def _upsert_jobs_pg(rows: list[tuple]) -> list[tuple[int, str, str]]:
