@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from apps.core import checks, presets  # noqa: F401  (checks register themselves)
+        from apps.core import checks, plan_generation, presets  # noqa: F401  (checks self-register)
         from apps.core.config_versions import watcher
         from apps.core.pools import hwa_http
         from apps.core.pools.presets import pool_preset_targets
@@ -22,5 +22,7 @@ class CoreConfig(AppConfig):
         for target in pool_preset_targets():
             presets.register(target)
         watcher.register(hwa.CONFIG_AREA, hwa.client_invalidate)
+        # Other processes' writes to the mirror: cached plan reads move to the new generation.
+        watcher.register(plan_generation.AREA, plan_generation.plan_generation_follow)
         hwa_http.on_change.append(hwa.client_pool_changed)
         CHECKS["hwa_sync"] = (check_hwa_sync, DEGRADED)

@@ -1,71 +1,97 @@
-"""The plan generation: a counter that moves whenever a plan sync changes the mirror.
+"""The plan generation: a number that moves whenever the plan mirror changes.
 
-Cached API reads put the generation in their keys, so after a sync calls
-``plan_generation_bump()`` every process reads new keys and nothing older than that sync is
-served, whatever the cache TTL. The counter lives in the default cache: Redis (one atomic
-INCR shared by every process) when REDIS_URL is set, this process's memory otherwise.
+Cached API reads put the generation in their keys, so once a write to the mirror
+(``apps.core.services.mirror``, the only code that writes plan rows) has committed and
+moved the generation, every process reads new keys: nothing older than that write is
+served, whatever the cache TTL.
 
-Each process re-reads the counter at most once per ``MAX_AGE_S`` (one Redis round trip per
-second, not per request), so other processes follow a bump within that time; the process
-that bumps sees its bump at once. A missing counter (first use, Redis flushed) starts from
-the current time in milliseconds rather than 0, so a reset never reuses an old generation
-whose entries may still be cached.
+SHARED BY EVERY PROCESS. The generation is the "plan" area of the config-version mechanism
+(``apps.core.config_versions``): a ConfigVersion row in the database every process shares,
+copied into the Redis hash when Redis is configured. The process that writes moves its own
+generation at once (the very next read there is fresh); the others follow at their next
+watcher check, at most a second later (on a request, or in a worker loop).
+
+NEVER REUSED. A bump sets the version to at least the current time in microseconds, and
+always above the last one; a row that does not exist yet starts from the current time. So
+a fresh database, one restored from a backup or a Redis that lost its hash never brings
+back a generation whose entries may still sit in Redis or in a process's memory tier. For
+the same reason a process only ever moves its generation forward: it reads the row itself
+when the watcher says the area moved, rather than trusting the hash, which may lag (two
+writers' broadcasts can land out of order) or have lost the area (Redis flushed).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
-from django.core.cache import caches
+from django.db import DatabaseError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
-GENERATION_KEY = "plan:generation"
-MAX_AGE_S = 1.0
+from apps.core.config_versions import config_version_bump
+from apps.core.models import ConfigVersion
+
+logger = logging.getLogger(__name__)
+
+AREA = "plan"
 
 _lock = threading.Lock()
-_memo: tuple[int, float] = (0, -1.0)  # (generation, monotonic time it goes stale)
+_current: int | None = None  # this process's generation; None until first read
 
 
 def plan_generation() -> int:
-    """The current plan generation (at most MAX_AGE_S old in this process)."""
-    generation, stale_at = _memo
-    if time.monotonic() < stale_at:
-        return generation
-    cache = caches["default"]
-    read = getattr(cache, "peek_shared", cache.get)
-    value = read(GENERATION_KEY, None)
-    if value is None:
-        cache.add(GENERATION_KEY, _seed(), timeout=None)
-        value = read(GENERATION_KEY, None)
-        if value is None:  # Redis down and nothing in memory yet
-            value = cache.get(GENERATION_KEY, 0)
-    return _remember(int(value))
+    """The current plan generation in this process."""
+    current = _current
+    if current is None:
+        current = _advance(_stored())
+    return current
 
 
 def plan_generation_bump() -> int:
-    """Move to a new generation (after a sync that changed something); returns it."""
-    cache = caches["default"]
-    cache.add(GENERATION_KEY, _seed(), timeout=None)
+    """Move every process to a new generation (after a mirror write committed); returns it."""
+    floor = _now_us()
     try:
-        value = cache.incr(GENERATION_KEY)
-    except ValueError:  # evicted between add and incr
-        cache.set(GENERATION_KEY, value := _seed(), timeout=None)
-    return _remember(int(value))
+        with transaction.atomic():
+            ConfigVersion.objects.get_or_create(name=AREA, defaults={"version": floor})
+            ConfigVersion.objects.filter(name=AREA).update(
+                version=Greatest(F("version"), Value(floor))
+            )
+            version = config_version_bump(AREA)
+    except DatabaseError:
+        # The mirror write has committed: at least this process must not serve older reads.
+        # The others follow at the next bump that reaches the database.
+        logger.exception("Could not store the new plan generation; moving this process only")
+        version = max((_current or 0) + 1, floor)
+    return _advance(version)
 
 
-def _seed() -> int:
-    return int(time.time() * 1000)
+def plan_generation_follow(version: int) -> None:
+    """Watcher callback: the "plan" area moved (or this process starts); catch up."""
+    # `version` comes from the Redis hash, which may lag the row or lack the area.
+    _advance(_stored())
 
 
-def _remember(generation: int) -> int:
-    global _memo
+def _stored() -> int:
+    row, _ = ConfigVersion.objects.get_or_create(name=AREA, defaults={"version": _now_us()})
+    return row.version
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _advance(version: int) -> int:
+    global _current
     with _lock:
-        _memo = (generation, time.monotonic() + MAX_AGE_S)
-    return generation
+        if _current is None or version > _current:
+            _current = version
+        return _current
 
 
 def forget() -> None:
-    """Drop this process's remembered generation (tests; after clearing the cache)."""
-    global _memo
+    """Drop this process's generation, as a new process would start (tests)."""
+    global _current
     with _lock:
-        _memo = (0, -1.0)
+        _current = None

@@ -44,15 +44,14 @@ def main() -> None:
     django.setup()
     import httpx
     from django.core.management import call_command
-    from django.db import transaction
 
     from apps.core.hwa.client import HwaClient, HwaClientSettings
-    from apps.core.services.demo_plan import plan_clear
+    from apps.core.services.mirror import mirror_write
     from apps.core.services.sync import plan_sync, sync_summary
 
     call_command("migrate", verbosity=0)
-    with transaction.atomic():
-        plan_clear()
+    with mirror_write() as mirror:
+        mirror.clear()
     port = _free_port()
     sim = subprocess.Popen(
         [

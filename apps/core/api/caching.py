@@ -3,8 +3,8 @@
 Rendering (DRF serialization) is the main cost of a plan read, so the cache holds the
 response body as bytes: a hit is one cache lookup and no serializer at all. Keys hold the
 plan generation (``apps.core.plan_generation``), the host (pagination links are absolute)
-and the normalised query string, so a sync that changed the plan moves every read to new
-keys and a long TTL never serves data older than that sync.
+and the normalised query string, so a write to the mirror moves every read to new keys and
+a long TTL never serves data older than that write.
 
 Only successful JSON reads are cached; errors (bad filters, unknown ids) propagate as
 usual, and the browsable API is served uncached. Authentication and permissions run before

@@ -1,7 +1,8 @@
 """The plan mirror: HWA's current plan as Resync last saw it.
 
-Rows are written by the plan sync (and the demo loader), never edited by hand: the admin
-shows them read-only.
+Rows are written only through the mirror's write path (apps.core.services.mirror: the plan
+sync, a job action's read-back, the demo loader), never edited by hand: the admin shows them
+read-only.
 """
 
 from __future__ import annotations

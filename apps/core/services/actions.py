@@ -3,8 +3,9 @@
 A job action is never retried (a lost answer does not mean HWA did nothing). Whatever
 happens, who asked for what and how it ended is recorded in a JobAction row and the audit
 log, in their own transactions, so a refusal is recorded too. After HWA accepted, the job
-is read back from HWA and the mirror row updated (with a status event), so the user sees
-the outcome at once rather than at the next sync.
+is read back from HWA and the mirror row updated (with a status event) through the mirror's
+one write path, which moves the plan generation: the user's next read shows the outcome at
+once rather than at the next sync.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.core.hwa.errors import HwaError, HwaRefused
-from apps.core.hwa.types import JOB_ACTIONS, ActionResult, JobRecord
-from apps.core.models import Job, JobAction, JobStatusEvent
+from apps.core.hwa.types import JOB_ACTIONS, ActionResult
+from apps.core.models import Job, JobAction
 from apps.core.services.hwa import hwa_client
+from apps.core.services.mirror import job_mirror_update
 from apps.monitoring.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -94,31 +95,4 @@ def _mirror_refresh(*, job: Job, client) -> str:
     return record.internal_state or ""
 
 
-@transaction.atomic
-def job_mirror_update(*, job: Job, record: JobRecord) -> Job:
-    """Apply HWA's current view of one job to its mirror row (and an event if state moved)."""
-    now = timezone.now()
-    before = job.internal_state
-    job.internal_state = record.internal_state or ""
-    job.return_code, job.start, job.end = record.return_code, record.start, record.end
-    job.rerun_count, job.updated_at = record.rerun_count, now
-    job.sync_hash = None  # the next sync recomputes it
-    job.save(
-        update_fields=[
-            "internal_state",
-            "return_code",
-            "start",
-            "end",
-            "rerun_count",
-            "updated_at",
-            "sync_hash",
-        ]
-    )
-    if before != job.internal_state:
-        JobStatusEvent.objects.create(
-            job=job, from_state=before, to_state=job.internal_state, at=now
-        )
-    return job
-
-
-__all__ = ["JOB_ACTIONS", "UNKNOWN_ACTION", "job_action_perform", "job_mirror_update"]
+__all__ = ["JOB_ACTIONS", "UNKNOWN_ACTION", "job_action_perform"]

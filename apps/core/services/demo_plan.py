@@ -2,7 +2,8 @@
 
 Tens of workstations of every type, streams spread over the plan day, every internal
 state HWA documents present, return codes and times consistent with each state. Rows are
-written with bulk inserts in batches, so 100,000 jobs load in seconds.
+written with bulk inserts in batches, so 100,000 jobs load in seconds, in one transaction
+through the mirror's write path (which moves the plan generation once it has committed).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.bulk import insert_rows, reset_sequences
+from apps.core.bulk import reset_sequences
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
+from apps.core.services.mirror import MirrorWriter, mirror_write
 from apps.core.states import CURRENT_INTERNAL_STATES
 
 BATCH_SIZE = 5000
@@ -54,23 +55,12 @@ def demo_plan_load(*, jobs: int, seed: int, progress: Progress | None = None) ->
     now = timezone.now().replace(microsecond=0)
     plan_day = now.replace(hour=0, minute=0, second=0)
     tick = progress or (lambda n: None)
-    with transaction.atomic():
-        plan_clear()
-        stations = _create_workstations(rng, jobs, now)
-        streams = _create_streams(rng, stations, jobs, plan_day, now)
-        job_count, event_count = _create_jobs(rng, streams, jobs, now, tick)
+    with mirror_write() as mirror:
+        mirror.clear()
+        stations = _create_workstations(mirror, rng, jobs, now)
+        streams = _create_streams(mirror, rng, stations, jobs, plan_day, now)
+        job_count, event_count = _create_jobs(mirror, rng, streams, jobs, now, tick)
     return DemoPlanSummary(len(stations), len(streams), job_count, event_count)
-
-
-def plan_clear() -> None:
-    """Delete the whole plan mirror.
-
-    Plain DELETEs, children first: the ORM's cascading delete would first load every row
-    into memory, which takes longer than loading a new plan.
-    """
-    with connection.cursor() as cursor:
-        for model in (JobStatusEvent, Job, JobStream, Workstation):
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
 
 
 def _weighted(rng: random.Random, pairs) -> str:
@@ -78,7 +68,9 @@ def _weighted(rng: random.Random, pairs) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
-def _create_workstations(rng: random.Random, jobs: int, now: datetime) -> list[Workstation]:
+def _create_workstations(
+    mirror: MirrorWriter, rng: random.Random, jobs: int, now: datetime
+) -> list[Workstation]:
     count = min(60, max(12, jobs // 2000))
     rows = [Workstation(name="MASTER", type="MASTER", link_state="LINKED", updated_at=now)]
     for i in range(1, count):
@@ -91,10 +83,10 @@ def _create_workstations(rng: random.Random, jobs: int, now: datetime) -> list[W
                 updated_at=now,
             )
         )
-    return Workstation.objects.bulk_create(rows)
+    return mirror.create(Workstation, rows)
 
 
-def _create_streams(rng, stations, jobs: int, plan_day: datetime, now: datetime):
+def _create_streams(mirror, rng, stations, jobs: int, plan_day: datetime, now: datetime):
     count = max(1, jobs // 20)
     rows = []
     for i in range(count):
@@ -110,7 +102,7 @@ def _create_streams(rng, stations, jobs: int, plan_day: datetime, now: datetime)
                 updated_at=now,
             )
         )
-    return JobStream.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return mirror.create(JobStream, rows, batch_size=BATCH_SIZE)
 
 
 def _states(rng: random.Random, jobs: int) -> Iterator[str]:
@@ -153,7 +145,9 @@ def _event_rows(job: tuple) -> list[tuple]:
     return [(job_id, a, b, start) for a, b in path]
 
 
-def _create_jobs(rng, streams, jobs: int, now: datetime, tick: Progress) -> tuple[int, int]:
+def _create_jobs(
+    mirror: MirrorWriter, rng, streams, jobs: int, now: datetime, tick: Progress
+) -> tuple[int, int]:
     created = events = 0
     states = _states(rng, jobs)
     while created < jobs:
@@ -161,8 +155,8 @@ def _create_jobs(rng, streams, jobs: int, now: datetime, tick: Progress) -> tupl
             _job_row(rng, created + i, state, rng.choice(streams), now)
             for i, state in zip(range(BATCH_SIZE), states, strict=False)
         ]
-        insert_rows(Job, JOB_COLUMNS, batch)
-        events += insert_rows(JobStatusEvent, EVENT_COLUMNS, _iter_events(batch))
+        mirror.insert_rows(Job, JOB_COLUMNS, batch)
+        events += mirror.insert_rows(JobStatusEvent, EVENT_COLUMNS, _iter_events(batch))
         created += len(batch)
         tick(len(batch))
     reset_sequences(Job, JobStatusEvent)

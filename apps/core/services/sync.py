@@ -9,12 +9,13 @@ the next complete one replaces it. Holding 100,000 parsed jobs costs tens of MB,
 price for never serving a half-applied plan (per-page apply with a watermark would still
 show a mix of two plans while a run is in progress).
 
-WHAT IS WRITTEN. Only what changed. Each job row keeps `sync_hash`, a 64-bit digest of the
-fields the sync writes; a run reads (hwa_id, id, state, hash) of the mirror once and
-writes only new and changed jobs. On PostgreSQL those go through COPY into a temporary
-table and one INSERT ... ON CONFLICT (hwa_id) DO UPDATE ... WHERE the hash differs; other
-databases use the ORM's bulk_create / bulk_update. Every change of a job's internal state
-(including a job's first appearance) writes a JobStatusEvent.
+WHAT IS WRITTEN. Only what changed, through the mirror's one write path
+(`apps.core.services.mirror`), which moves the plan generation once the run's transaction
+has committed, if it wrote anything. Each job row keeps `sync_hash`, a 64-bit digest of the
+synced fields; a run reads (hwa_id, id, state, hash) of the mirror once and writes only
+new and changed jobs (on PostgreSQL through COPY and one INSERT ... ON CONFLICT). Every
+change of a job's internal state (including a job's first appearance) writes a
+JobStatusEvent.
 
 VANISHED OBJECTS. The mirror is the *current* plan: a job HWA no longer lists (the plan
 moved on, a job was deleted) is deleted with its events; a job stream is deleted once it
@@ -31,7 +32,6 @@ a claim older than STALE_CLAIM counts as abandoned.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -44,13 +44,18 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.bulk import insert_rows
 from apps.core.errors import ApplicationError
 from apps.core.hwa.client import HwaClient
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
-from apps.core.plan_generation import plan_generation_bump
 from apps.core.selectors.sync import freshness_reset
+from apps.core.services.mirror import (
+    MirrorWriter,
+    job_digest,
+    job_stream_key,
+    job_synced_values,
+    mirror_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,6 @@ STALE_CLAIM = timedelta(hours=1)
 SKIPPED_DETAIL = "another plan sync is running"
 INTERRUPTED = "interrupted: the process running it stopped"
 KEEP_RUNS = timedelta(days=7)
-BATCH = 1000
 
 Progress = Callable[[str, int], None]
 
@@ -107,15 +111,13 @@ def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = No
             return _record_skipped()
         try:
             snapshot = _fetch(client, tick)
-            with transaction.atomic():
-                outcome = _apply(snapshot, now=timezone.now())
+            with mirror_write() as mirror:
+                outcome = _apply(mirror, snapshot, now=timezone.now())
         except ApplicationError as exc:  # HWA errors, unreadable records
             return _finish(run, SyncRun.Status.FAILED, error=str(exc))
         except Exception as exc:
             logger.exception("Plan sync failed")
             return _finish(run, SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-        if any(c.changed for c in outcome.counts.values()):
-            plan_generation_bump()
         return _finish(run, SyncRun.Status.OK, outcome=outcome)
 
 
@@ -188,16 +190,18 @@ def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
 
 
 # --- applying a snapshot -----------------------------------------------------------------
-def _apply(snapshot: _Snapshot, *, now: datetime) -> _Outcome:
+def _apply(mirror: MirrorWriter, snapshot: _Snapshot, *, now: datetime) -> _Outcome:
     outcome = _Outcome()
-    ws_ids = _apply_workstations(snapshot, now, outcome)
-    stream_ids = _apply_streams(snapshot, ws_ids, now, outcome)
-    _apply_jobs(snapshot, ws_ids, stream_ids, now, outcome)
-    _remove_streams(snapshot, stream_ids, outcome)
+    ws_ids = _apply_workstations(mirror, snapshot, now, outcome)
+    stream_ids = _apply_streams(mirror, snapshot, ws_ids, now, outcome)
+    _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome)
+    _remove_streams(mirror, snapshot, stream_ids, outcome)
     return outcome
 
 
-def _apply_workstations(snapshot: _Snapshot, now: datetime, outcome: _Outcome) -> dict[str, int]:
+def _apply_workstations(
+    mirror: MirrorWriter, snapshot: _Snapshot, now: datetime, outcome: _Outcome
+) -> dict[str, int]:
     wanted: dict[str, tuple[str, str]] = {
         ws.name: (ws.type or "", ws.link_state or "") for ws in snapshot.workstations
     }
@@ -218,23 +222,16 @@ def _apply_workstations(snapshot: _Snapshot, now: datetime, outcome: _Outcome) -
             changed.append(row)
         else:
             counts.unchanged += 1
-    Workstation.objects.bulk_create(new, batch_size=BATCH)
-    Workstation.objects.bulk_update(changed, ["type", "link_state", "updated_at"], batch_size=BATCH)
+    mirror.create(Workstation, new)
+    mirror.update(Workstation, changed, ["type", "link_state", "updated_at"])
     counts.created, counts.updated = len(new), len(changed)
     return dict(Workstation.objects.values_list("name", "id"))
-
-
-def _stream_key(job: JobRecord) -> str:
-    if job.stream_hwa_id:
-        return job.stream_hwa_id
-    when = job.stream_scheduled_time.isoformat() if job.stream_scheduled_time else "-"
-    return f"{job.workstation or '-'}#{job.stream_name or '-'}@{when}"
 
 
 def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
     wanted = {stream.hwa_id: stream for stream in snapshot.streams}
     for job in snapshot.jobs.values():
-        key = _stream_key(job)
+        key = job_stream_key(job)
         if key not in wanted:  # a job whose stream was not listed: mirror what the job says
             wanted[key] = JobStreamRecord(
                 hwa_id=key,
@@ -245,7 +242,7 @@ def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
     return wanted
 
 
-def _apply_streams(snapshot, ws_ids, now, outcome) -> dict[str, int]:
+def _apply_streams(mirror, snapshot, ws_ids, now, outcome) -> dict[str, int]:
     wanted = _wanted_streams(snapshot)
     fields = ("name", "workstation_id", "scheduled_time", "state")
     # Plain tuples, not model instances: building 10,000 instances per run was a third of
@@ -258,7 +255,7 @@ def _apply_streams(snapshot, ws_ids, now, outcome) -> dict[str, int]:
     for key, rec in wanted.items():
         values = (
             rec.name[:64],
-            ws_ids.get(rec.workstation) or _fallback_ws(ws_ids),
+            ws_ids.get(rec.workstation) or _fallback_ws(mirror, ws_ids),
             rec.scheduled_time,
             rec.internal_state or "",
         )
@@ -272,58 +269,31 @@ def _apply_streams(snapshot, ws_ids, now, outcome) -> dict[str, int]:
         else:
             stream.pk = row[0]
             changed.append(stream)
-    JobStream.objects.bulk_create(new, batch_size=BATCH)
-    JobStream.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=BATCH)
+    mirror.create(JobStream, new)
+    mirror.update(JobStream, changed, [*fields, "updated_at"])
     counts.created, counts.updated = len(new), len(changed)
     return dict(JobStream.objects.values_list("hwa_id", "id").order_by())
 
 
-def _fallback_ws(ws_ids: dict[str, int]) -> int:
+def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     """The workstation for an object HWA gave none: an "UNKNOWN" one, made on demand."""
     if "UNKNOWN" not in ws_ids:
-        ws_ids["UNKNOWN"] = Workstation.objects.get_or_create(
-            name="UNKNOWN", defaults={"type": "", "link_state": ""}
-        )[0].id
+        ws_ids["UNKNOWN"] = mirror.get_or_create(
+            Workstation, {"type": "", "link_state": ""}, name="UNKNOWN"
+        ).id
     return ws_ids["UNKNOWN"]
 
 
-def _digest(values: tuple) -> int:
-    raw = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
-    return int.from_bytes(raw, "big", signed=True)
-
-
-JOB_COLUMNS = (
-    "hwa_id",
-    "name",
-    "stream_id",
-    "workstation_id",
-    "internal_state",
-    "return_code",
-    "start",
-    "end",
-    "rerun_count",
-    "updated_at",
-    "sync_hash",
-)
-
-
-def _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
-    """Rows (JOB_COLUMNS order) of the jobs that are new or changed."""
+def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
+    """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
     rows = []
     for job in snapshot.jobs.values():
-        stream_id = stream_ids[_stream_key(job)]
-        ws_id = ws_ids.get(job.workstation) or _fallback_ws(ws_ids)
-        values = (
-            job.name[:64],
-            stream_id,
-            ws_id,
-            job.internal_state or "",
-            job.return_code,
-            job.start,
-            job.end,
-            job.rerun_count,
+        values = job_synced_values(
+            job,
+            stream_id=stream_ids[job_stream_key(job)],
+            workstation_id=ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids),
         )
-        digest = _digest(values)
+        digest = job_digest(values)
         known = existing.get(job.hwa_id)
         if known is not None and known[2] == digest:
             counts.unchanged += 1
@@ -336,7 +306,7 @@ def _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple
     return rows
 
 
-def _apply_jobs(snapshot, ws_ids, stream_ids, now, outcome) -> None:
+def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
     counts = outcome.counts.setdefault("jobs", KindCounts())
     existing = {
         hwa_id: (pk, state, digest)
@@ -344,93 +314,28 @@ def _apply_jobs(snapshot, ws_ids, stream_ids, now, outcome) -> None:
             "hwa_id", "id", "internal_state", "sync_hash"
         ).order_by()
     }
-    rows = _job_rows(snapshot, ws_ids, stream_ids, existing, now, counts)
-    written = (
-        _upsert_jobs_pg(rows) if connection.vendor == "postgresql" else _upsert_jobs(rows, existing)
-    )
+    rows = _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts)
+    written = mirror.jobs_upsert(rows, existing)
     events = []
     for pk, hwa_id, state in written:
         before = existing.get(hwa_id)
         from_state = before[1] if before else ""
         if before is None or from_state != state:
             events.append((pk, from_state, state, now))
-    outcome.events = insert_rows(JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events)
+    outcome.events = mirror.insert_rows(
+        JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events
+    )
     gone = [pk for hwa_id, (pk, _, _) in existing.items() if hwa_id not in snapshot.jobs]
-    _delete_jobs(gone)
+    mirror.jobs_delete(gone)
     counts.removed = len(gone)
 
 
-def _upsert_jobs_pg(rows: list[tuple]) -> list[tuple[int, str, str]]:
-    """COPY rows into a temp table, then one INSERT ... ON CONFLICT; (id, hwa_id, state)."""
-    if not rows:
-        return []
-    quote = connection.ops.quote_name
-    table = quote(Job._meta.db_table)
-    columns = [quote(Job._meta.get_field(name).column) for name in JOB_COLUMNS]
-    names = ", ".join(columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != quote("hwa_id"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE sync_job ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
-        )
-        with cursor.connection.cursor().copy(f"COPY sync_job ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM sync_job "  # noqa: S608
-            f"ON CONFLICT (hwa_id) DO UPDATE SET {updates} "
-            f"WHERE {table}.sync_hash IS DISTINCT FROM EXCLUDED.sync_hash "
-            f"RETURNING id, hwa_id, internal_state"
-        )
-        written = cursor.fetchall()
-        cursor.execute("DROP TABLE sync_job")
-    return written
-
-
-def _upsert_jobs(rows: list[tuple], existing: dict) -> list[tuple[int, str, str]]:
-    """The portable path: bulk_create new jobs, bulk_update changed ones."""
-    new, changed = [], []
-    for row in rows:
-        values = dict(zip(JOB_COLUMNS, row, strict=True))
-        known = existing.get(row[0])
-        if known is None:
-            new.append(Job(**values))
-        else:
-            changed.append(Job(id=known[0], **values))
-    Job.objects.bulk_create(new, batch_size=BATCH)
-    if any(job.pk is None for job in new):  # a database that does not return ids
-        ids = dict(
-            Job.objects.filter(hwa_id__in=[j.hwa_id for j in new]).values_list("hwa_id", "id")
-        )
-        for job in new:
-            job.pk = ids[job.hwa_id]
-    Job.objects.bulk_update(changed, [c for c in JOB_COLUMNS if c != "hwa_id"], batch_size=200)
-    return [(job.pk, job.hwa_id, job.internal_state) for job in new + changed]
-
-
-def _delete_jobs(ids: list[int]) -> None:
-    """Plain DELETEs, events first (the ORM's cascade would load every row first)."""
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start : start + BATCH]
-            marks = ", ".join(["%s"] * len(chunk))
-            for model, column in ((JobStatusEvent, "job_id"), (Job, "id")):
-                cursor.execute(
-                    f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(column)} IN ({marks})",  # noqa: S608
-                    chunk,
-                )
-
-
-def _remove_streams(snapshot: _Snapshot, stream_ids: dict[str, int], outcome: _Outcome) -> None:
+def _remove_streams(
+    mirror: MirrorWriter, snapshot: _Snapshot, stream_ids: dict[str, int], outcome: _Outcome
+) -> None:
     wanted = _wanted_streams(snapshot)
     gone = [pk for key, pk in stream_ids.items() if key not in wanted]
-    removed = 0
-    for start in range(0, len(gone), BATCH):
-        chunk = gone[start : start + BATCH]
-        deleted = JobStream.objects.filter(id__in=chunk, jobs__isnull=True).delete()[1]
-        removed += deleted.get(JobStream._meta.label, 0)
-    outcome.counts["streams"].removed = removed
+    outcome.counts["streams"].removed = mirror.streams_delete_unused(gone)
 
 
 def sync_summary(run: SyncRun) -> str:

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from apps.core.api.base import SYNC_STATUS_HEADER, SYNCED_AT_HEADER
+from apps.core.api.caching import CACHE_HEADER
 from apps.core.models import Job, JobAction, JobStatusEvent
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
@@ -109,3 +110,26 @@ def test_the_mirror_is_served_when_hwa_is_down(synced, hwa, viewer_client) -> No
     assert response.json()["count"] == Job.objects.count() > 0
     assert response[SYNC_STATUS_HEADER] == "failed"
     assert SYNCED_AT_HEADER in response
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the generation moves on commit
+def test_the_very_next_reads_after_an_action_show_its_outcome(synced, operator) -> None:
+    client = _client_for(operator)
+    job = _holdable(synced)
+    reads = {
+        "job": f"/api/v1/jobs/{job.pk}/",
+        "held jobs": "/api/v1/jobs/?status=Held&page_size=500",
+        "summary": "/api/v1/jobs/status/",
+    }
+    for path in reads.values():
+        client.get(path)
+    before = {name: client.get(path) for name, path in reads.items()}
+    assert {r[CACHE_HEADER] for r in before.values()} == {"hit"}  # all served from the cache
+
+    assert client.post(url(job, "hold")).status_code == 200
+
+    after = {name: client.get(path).json() for name, path in reads.items()}
+    assert after["job"]["internal_state"] == "HOLD"
+    assert job.pk in {row["id"] for row in after["held jobs"]["results"]}
+    held_before = before["summary"].json()["by_status"].get("Held", 0)
+    assert after["summary"]["by_status"]["Held"] == held_before + 1
