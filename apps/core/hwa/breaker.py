@@ -120,13 +120,6 @@ class CircuitBreaker:
         self._opened_at = self._now()
         self._trial_started = None
 
-    def reset(self) -> None:
-        """Close the breaker and clear the consecutive count (admin action)."""
-        with self._lock:
-            self._state = BreakerState.CLOSED
-            self._consecutive = 0
-            self._opened_mono = self._opened_at = self._trial_started = None
-
     def retry_after(self) -> float:
         """Seconds until an open breaker lets a trial call through (0 when not open)."""
         with self._lock:

@@ -14,8 +14,8 @@ the bundled simulator: when more results remain, the answer carries a `Next-Page
 with an opaque token, and the client repeats the same request with a `Next-Page` request
 header set to that token; the last page has no `Next-Page`. Against an HWA that ignores
 `Next-Page` a listing is one page of `How-Many` results, so set `page_size` above the plan
-size there. `iter_*` yield `Page`s: a sync applies page by page and knows the listing is
-complete only when it has seen the page with `is_last=True`.
+size there. `iter_*` yield `Page`s; a listing is complete only once the page with `is_last=True` has
+arrived (the sync fetches every page first, then applies the whole plan in one transaction).
 
 ENDPOINTS. v1: POST /plan/current/{workstation,jobstream,job}/query, GET
 /plan/current/job/{id}, PUT /plan/current/job/{id}/action/rerun (HCL samples). v2:

@@ -6,8 +6,9 @@ Resync does not own the process-wide HWA client here; whoever builds it reads
 show its pool in the stats it calls `track_client(httpx_client)`.
 
 Mapping: max_size -> max_connections and max_keepalive_connections (httpx keeps every
-connection it may reuse), idle_timeout -> keepalive_expiry, connection_timeout -> the
-connect timeout and the wait for a free connection (pool timeout). httpx has no minimum
+connection it may reuse), idle_timeout -> keepalive_expiry, connection_timeout -> the wait
+for a free connection (httpx's pool timeout). The connect timeout is the HWA connection's
+own `connect_timeout` (admin, HWA connections), not the pool row's. httpx has no minimum
 size, lifetime or health check: min_size, max_lifetime, health_check_interval and
 max_waiting do not apply.
 """
@@ -33,7 +34,6 @@ def limits_from(values: dict[str, int]) -> dict[str, Any]:
         "max_connections": values["max_size"],
         "max_keepalive_connections": values["max_size"],
         "keepalive_expiry": float(values["idle_timeout"]),
-        "connect_timeout": float(values["connection_timeout"]),
         "pool_timeout": float(values["connection_timeout"]),
     }
 

@@ -75,13 +75,7 @@ def hwa_connection_save(
 
 def _pool_limits() -> dict[str, Any]:
     """The httpx pool settings of the live 'hwa_http' pool row (apps/core/pools)."""
-    limits = hwa_http_pool_limits()
-    return {
-        "max_connections": limits["max_connections"],
-        "max_keepalive_connections": limits["max_keepalive_connections"],
-        "keepalive_expiry": limits["keepalive_expiry"],
-        "pool_timeout": limits["pool_timeout"],
-    }
+    return hwa_http_pool_limits()
 
 
 def client_settings(connection: HwaConnection, **overrides: Any) -> HwaClientSettings:

@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -347,7 +346,3 @@ def sync_summary(run: SyncRun) -> str:
         for kind, c in run.counts.items()
     ]
     return f"Sync ok in {run.duration_s:.2f} s: {'; '.join(parts)}; {run.events} events"
-
-
-def counts_of(run: SyncRun, kind: str) -> dict[str, Any]:
-    return run.counts.get(kind, {})
