@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core.api.schema import DocsView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,8 +11,8 @@ urlpatterns = [
     path("api/v1/", include("apps.monitoring.api.urls")),
     path("api/v1/", include("apps.security.api.urls")),
     path("api/v1/", include("apps.cache.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler404 = "apps.core.api.errors.handler404"

@@ -8,8 +8,14 @@ from django.core.management import call_command
 from django.db import connection as db
 
 from apps.core.hwa.errors import AUTH_REJECTED
+from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from apps.core.models import HwaConnection
-from apps.core.services.hwa import PASSWORD_CHANGED, hwa_client, hwa_connection_test
+from apps.core.services.hwa import (
+    PASSWORD_CHANGED,
+    hwa_client,
+    hwa_connection_save,
+    hwa_connection_test,
+)
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
 from apps.monitoring.selectors import health_report
@@ -51,7 +57,7 @@ def test_changes_are_audited_without_the_password(hwa_connection) -> None:
 
 
 def test_test_connection_reports_wrong_credentials(hwa_connection) -> None:
-    hwa_connection.password = "wrong"
+    hwa_connection_save(connection=hwa_connection, actor=None, source="system", password="wrong")
 
     check = hwa_connection_test(connection=hwa_connection)
 
@@ -61,6 +67,16 @@ def test_test_connection_reports_wrong_credentials(hwa_connection) -> None:
 
 def test_test_connection_succeeds_with_the_right_credentials(hwa_connection) -> None:
     assert hwa_connection_test(connection=hwa_connection).ok
+
+
+def test_test_connection_reaches_only_the_saved_url(hwa_connection) -> None:
+    with SimulatorServer(plan=SimulatorPlan(jobs=1, seed=1), password="other") as elsewhere:
+        hwa_connection.base_url = elsewhere.base_url  # edited, never saved
+
+        check = hwa_connection_test(connection=hwa_connection)
+
+        assert check.ok  # it went to the saved simulator, whose password is the stored one
+        assert elsewhere.request_count() == 0
 
 
 def test_the_process_client_follows_a_changed_row(
