@@ -48,7 +48,7 @@ def delete_roles(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("security", "0001_initial"),
+        ("security", "0001_permissions_token_families"),
         ("core", "0005_hwa_connection_sync_runs_job_actions"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
