@@ -38,13 +38,6 @@ _users = ShardedCache(
     num_shards=4,
     cleanup_interval=60,
 )
-_families = ShardedCache(
-    ttl_seconds=USER_CACHE_SECONDS,
-    max_entries=10_000,
-    max_memory_bytes=2 * 1024 * 1024,
-    num_shards=4,
-    cleanup_interval=60,
-)
 
 
 class CachedUserJWTAuthentication(JWTAuthentication):
@@ -68,11 +61,15 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         return user
 
 
+def _family_key(family_id: str) -> str:
+    return f"family:{family_id}"  # beside the users' keys, which are plain ids
+
+
 def _family_is_active(family_id: str) -> bool:
-    active = _families.get(family_id)
+    active = _users.get(_family_key(family_id))
     if active is None:
         active = token_family_is_active(family_id)
-        _families.set(family_id, active)
+        _users.set(_family_key(family_id), active)
     return active
 
 
@@ -85,7 +82,7 @@ def forget_all_users() -> None:
 
 
 def forget_family(*, family_id: str) -> None:
-    _families.delete(family_id)
+    _users.delete(_family_key(family_id))
 
 
 def _on_user_change(sender, instance, **kwargs) -> None:

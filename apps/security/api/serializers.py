@@ -26,8 +26,6 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     """Rotate: a new access and refresh token; the presented one is blacklisted."""
 
-    refresh = serializers.CharField()
-    access = serializers.CharField(read_only=True)
     token_class = RefreshToken
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
