@@ -58,6 +58,9 @@ class TokenFamily(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    refreshed_at = models.DateTimeField(
+        default=timezone.now, db_index=True, help_text="Last sign-in or refresh."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
 

@@ -14,6 +14,7 @@ family bookkeeping is ours):
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -132,6 +133,19 @@ def token_family_start(*, user: Any) -> TokenFamily:
     return TokenFamily.objects.create(user=user)
 
 
+def token_families_flush() -> int:
+    """Delete the families none of whose tokens can still be valid; returns how many."""
+    lifetime = api_settings.REFRESH_TOKEN_LIFETIME + api_settings.ACCESS_TOKEN_LIFETIME
+    horizon = timezone.now() - lifetime - timedelta(seconds=_leeway_seconds())
+    deleted, _ = TokenFamily.objects.filter(refreshed_at__lt=horizon).delete()
+    return deleted
+
+
+def _leeway_seconds() -> float:
+    leeway = api_settings.LEEWAY
+    return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
+
+
 def token_family_revoke(*, family_id: str, reason: str) -> bool:
     """Revoke a family (no refresh token of it works any more); False if it already was."""
     updated = TokenFamily.objects.filter(pk=family_id, revoked_at__isnull=True).update(
@@ -200,6 +214,7 @@ def token_refresh(*, raw: str) -> dict[str, str]:
     refresh.set_exp()
     refresh.set_iat()
     refresh.outstand()
+    TokenFamily.objects.filter(pk=family_id).update(refreshed_at=timezone.now())
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

@@ -87,6 +87,19 @@ def test_the_staff_flag_alone_opens_nothing(client):
     assert client.get("/admin/").context["app_list"] == []
 
 
+def test_a_staff_viewer_sees_a_job_with_its_events(client):
+    from tests.factories import JobStatusEventFactory
+
+    event = JobStatusEventFactory(to_state="ABEND")
+    logged_in(client, _with_role("staffviewer", VIEWER, is_staff=True))
+
+    page = client.get(reverse("admin:core_job_change", args=[event.job.pk]))
+
+    assert page.status_code == 200
+    assert "ABEND" in page.content.decode()
+    assert client.get(POOLS).status_code == 403
+
+
 def test_a_role_without_the_staff_flag_does_not_enter_the_admin(client, viewer):
     logged_in(client, viewer)
 

@@ -271,3 +271,25 @@ def test_a_deleted_users_refresh_token_is_a_401_not_a_500(anon_client, viewer):
     assert response.status_code == 401
     assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert bearer(tokens["access"]).get(JOBS).status_code == 401
+
+
+# --- Housekeeping ---------------------------------------------------------------------
+
+
+def test_a_refresh_keeps_the_family_alive_and_old_families_are_flushed(anon_client, viewer):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old, live = sign_in(anon_client), sign_in(anon_client)
+    long_ago = timezone.now() - settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] - timedelta(days=1)
+    TokenFamily.objects.update(created_at=long_ago, refreshed_at=long_ago)
+    assert refresh(anon_client, live["refresh"]).status_code == 200  # still valid: rotated now
+
+    call_command("flush_expired_tokens", stdout=StringIO())
+
+    remaining = set(TokenFamily.objects.values_list("pk", flat=True))
+    assert remaining == {claims(live["refresh"])[FAMILY_CLAIM]}
+    assert claims(old["refresh"])[FAMILY_CLAIM] not in remaining

@@ -39,6 +39,9 @@ class JobStatusEventInline(admin.TabularInline):
     can_delete = False
     ordering = ["-at"]
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(VIEW_PLAN)  # as the job page it sits on
+
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
