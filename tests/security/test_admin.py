@@ -210,6 +210,20 @@ def test_the_role_list_shows_each_roles_permissions_and_members(client, administ
     assert "security.view_plan: Can read the plan" in change.content.decode()
 
 
+def test_adding_a_user_in_the_admin_is_audited(client, administrator):
+    logged_in(client, administrator)
+    password = "a-fresh-password-93"
+    data = {"username": "carol", "password1": password, "password2": password}
+
+    response = client.post(reverse("admin:auth_user_add"), {**data, "usable_password": "true"})
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="user.create")
+    assert (event.actor, event.target, event.before) == (administrator, "user:carol", None)
+    assert event.after["groups"] == []
+    assert event.after["is_superuser"] is False
+
+
 def test_deleting_a_user_in_the_admin_is_audited(client, administrator):
     bob = _with_role("bob", VIEWER)
     logged_in(client, administrator)
