@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -230,7 +231,8 @@ REST_FRAMEWORK = {
         "apps.security.authentication.CachedUserJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every view declares `required_permission` (apps/security/permissions.py); none: denied.
+    "DEFAULT_PERMISSION_CLASSES": ["apps.security.permissions.RequiredPermission"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": API_DEFAULT_PAGE_SIZE,
     "DEFAULT_FILTER_BACKENDS": [
@@ -251,10 +253,24 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# simplejwt does the tokens; apps/security/tokens.py adds the family claim, the `iat`
+# requirement and reuse detection. Refresh tokens rotate and the used one is blacklisted
+# (token_blacklist app); every token carries a fingerprint of the password hash
+# (CHECK_REVOKE_TOKEN), so a password change revokes them all.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1, minimum=1)),
+    "ALGORITHM": "HS256",
+    "LEEWAY": env_int("JWT_LEEWAY_SECONDS", 10, minimum=0),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "CHECK_REVOKE_TOKEN": True,
     "UPDATE_LAST_LOGIN": False,
+    "AUTH_TOKEN_CLASSES": ("apps.security.tokens.AccessToken",),
+    "TOKEN_OBTAIN_SERIALIZER": "apps.security.api.serializers.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "apps.security.api.serializers.TokenRefreshSerializer",
+    "TOKEN_VERIFY_SERIALIZER": "apps.security.api.serializers.TokenVerifySerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": "apps.security.api.serializers.LogoutSerializer",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.core.api.external import SchemaView, SwaggerView
+from apps.core.api.schema import DocsView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +12,7 @@ urlpatterns = [
     path("api/v1/", include("apps.security.api.urls")),
     path("api/v1/", include("apps.cache.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler404 = "apps.core.api.errors.handler404"

@@ -1,12 +1,14 @@
-"""Shared fixtures: personas (as healthchecks does with alice/bob) and API clients."""
+"""Shared fixtures: personas, one per role (as healthchecks does with alice/bob), and clients."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.core.config_versions import watcher
+from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, VIEWER
 from tests.factories import UserFactory
 
 
@@ -31,16 +33,42 @@ def _clean_cache():
     cache.clear()
 
 
+def _with_role(username: str, role: str | None, **flags):
+    """A user in one of the roles the migration created (None: no role at all)."""
+    user = UserFactory(username=username, **flags)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 @pytest.fixture
 def viewer(db):
-    """An authenticated user with no special rights."""
-    return UserFactory(username="viewer")
+    """Reads the plan."""
+    return _with_role("viewer", VIEWER)
 
 
 @pytest.fixture
-def staff(db):
-    """A staff member (sees health details)."""
-    return UserFactory(username="staff", is_staff=True)
+def operator(db):
+    """Reads the plan and acts on jobs."""
+    return _with_role("operator", OPERATOR)
+
+
+@pytest.fixture
+def administrator(db):
+    """Configures pools, cache, the HWA connection, users (not a superuser)."""
+    return _with_role("administrator", ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def auditor(db):
+    """Reads the audit log and the statistics; changes nothing."""
+    return _with_role("auditor", AUDITOR, is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but holds no role."""
+    return _with_role("outsider", None)
 
 
 @pytest.fixture
@@ -66,8 +94,23 @@ def viewer_client(viewer) -> APIClient:
 
 
 @pytest.fixture
-def staff_client(staff) -> APIClient:
-    return _client_for(staff)
+def operator_client(operator) -> APIClient:
+    return _client_for(operator)
+
+
+@pytest.fixture
+def administrator_client(administrator) -> APIClient:
+    return _client_for(administrator)
+
+
+@pytest.fixture
+def auditor_client(auditor) -> APIClient:
+    return _client_for(auditor)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> APIClient:
+    return _client_for(outsider)
 
 
 @pytest.fixture

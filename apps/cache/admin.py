@@ -7,12 +7,14 @@ from django.contrib import admin
 from apps.cache import services
 from apps.cache.models import FIELDS, CacheConfig
 from apps.core.admin.presets import PresetActionsMixin
+from apps.security.permissions import ADMINISTER, RequiredPermissionAdmin
 
 
 @admin.register(CacheConfig)
-class CacheConfigAdmin(PresetActionsMixin, admin.ModelAdmin):
+class CacheConfigAdmin(RequiredPermissionAdmin, PresetActionsMixin, admin.ModelAdmin):
     """One row; saves go through the service (validated, audited, applied everywhere)."""
 
+    required_permission = ADMINISTER
     list_display = ["name", *FIELDS, "updated_at"]
     fields = list(FIELDS)
     preset_prefix = "cache:"

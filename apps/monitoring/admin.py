@@ -6,10 +6,12 @@ from django.contrib import admin
 
 from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.monitoring.models import AuditEvent
+from apps.security.permissions import VIEW_MONITORING
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_MONITORING
     list_display = ["at", "actor_name", "source", "action", "target", "outcome"]
     list_filter = ["source", "action", "outcome"]
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]

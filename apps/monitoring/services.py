@@ -38,3 +38,8 @@ def audit_record(
         detail=detail,
         request_id="" if request_id == "-" else request_id,
     )
+
+
+def changed_fields(before: dict, after: dict) -> dict[str, tuple[Any, Any]]:
+    """The fields whose value differs, as {field: (before, after)}."""
+    return {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}

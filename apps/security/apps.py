@@ -9,4 +9,4 @@ class SecurityConfig(AppConfig):
     label = "security"
 
     def ready(self) -> None:
-        from apps.security import schema  # noqa: F401 - registers the OpenAPI extension
+        from apps.security import checks, schema  # noqa: F401 - register checks, OpenAPI extension

@@ -1,22 +1,35 @@
 """API authentication: simplejwt with a short, process-local cache of the user row.
 
 Every JWT request otherwise loads its user from the database: a query plus the ORM's
-compile step, about half the cost of a cached API read. The user is kept for a few
-seconds in this process only (never in Redis: the row holds the password hash). A change
-to a user made in this process (deactivation, staff flag) evicts it at once; other
-processes see it within USER_CACHE_SECONDS.
+compile step, about half the cost of a cached API read, and two more queries for the
+permission check. The user is kept, with its permissions, for a few seconds in this process
+only (never in Redis: the row holds the password hash). A change to a user, their roles or a
+role's permissions made in this process evicts it at once; other processes see it within
+USER_CACHE_SECONDS.
+
+The token is checked against the (cached) row on every request: an inactive user or a
+token issued before the last password change is refused (apps/security/tokens.py), so a
+password change, a deactivation or a deletion ends every token within USER_CACHE_SECONDS.
+Likewise an access token whose sign-in (token family) was logged out or revoked for reuse
+stops working within that time: the family's state is cached the same way.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
 from apps.cache.engine import ShardedCache
+from apps.security.selectors import token_family_is_active
+from apps.security.tokens import FAMILY_CLAIM, user_check, user_load
 
 USER_CACHE_SECONDS = 5
+NO_USER_CLAIM = "Token contained no recognizable user identification"
+FAMILY_REVOKED = "This sign-in was ended (logout, or a refresh token was reused)."
 
 _users = ShardedCache(
     ttl_seconds=USER_CACHE_SECONDS,
@@ -32,21 +45,87 @@ class CachedUserJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token):
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
+        if user_id is None:
+            raise InvalidToken(NO_USER_CLAIM)
         key = str(user_id)  # tokens carry the id as text, model rows as an int
-        user = _users.get(key) if user_id is not None else None
+        user = _users.get(key)
         if user is None:
-            user = super().get_user(validated_token)  # also checks the user is active
+            user = user_load(user_id)
+            if not user.is_superuser:  # superusers hold every permission without a query
+                user.get_all_permissions()  # fills the per-object cache, pickled with the row
             _users.set(key, user)
+        user_check(user, validated_token)
+        family_id = validated_token.get(FAMILY_CLAIM)
+        if family_id and not _family_is_active(family_id):
+            raise AuthenticationFailed(FAMILY_REVOKED, code="token_family_revoked")
         return user
+
+
+def _family_key(family_id: str) -> str:
+    return f"family:{family_id}"  # beside the users' keys, which are plain ids
+
+
+def _family_is_active(family_id: str) -> bool:
+    active = _users.get(_family_key(family_id))
+    if active is None:
+        active = token_family_is_active(family_id)
+        _users.set(_family_key(family_id), active)
+    return active
 
 
 def forget_user(*, user_id) -> None:
     _users.delete(str(user_id))
 
 
+def forget_all_users() -> None:
+    _users.clear()
+
+
+def forget_family(*, family_id: str) -> None:
+    _users.delete(_family_key(family_id))
+
+
 def _on_user_change(sender, instance, **kwargs) -> None:
     forget_user(user_id=getattr(instance, api_settings.USER_ID_FIELD))
 
 
-post_save.connect(_on_user_change, sender=get_user_model(), dispatch_uid="resync-jwt-user")
-post_delete.connect(_on_user_change, sender=get_user_model(), dispatch_uid="resync-jwt-user-del")
+def _on_user_m2m_change(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    # user.groups / user.user_permissions changed; `reverse` means the change was made
+    # from the group's or permission's side, so pk_set holds users (or is None: clear).
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        forget_user(user_id=getattr(instance, api_settings.USER_ID_FIELD))
+    elif pk_set is None:
+        forget_all_users()
+    else:
+        for user_id in pk_set:
+            forget_user(user_id=user_id)
+
+
+def _on_role_permissions_change(sender, action, **kwargs) -> None:
+    if action.startswith("post_"):
+        forget_all_users()  # every member of the group holds other permissions now
+
+
+def _on_role_delete(sender, **kwargs) -> None:
+    forget_all_users()  # its members lost its permissions (a cascade sends no m2m signal)
+
+
+_user_model = get_user_model()
+post_save.connect(_on_user_change, sender=_user_model, dispatch_uid="resync-jwt-user")
+post_delete.connect(_on_user_change, sender=_user_model, dispatch_uid="resync-jwt-user-del")
+m2m_changed.connect(
+    _on_user_m2m_change, sender=_user_model.groups.through, dispatch_uid="resync-jwt-groups"
+)
+m2m_changed.connect(
+    _on_user_m2m_change,
+    sender=_user_model.user_permissions.through,
+    dispatch_uid="resync-jwt-user-perms",
+)
+post_delete.connect(_on_role_delete, sender=Group, dispatch_uid="resync-jwt-group-del")
+m2m_changed.connect(
+    _on_role_permissions_change,
+    sender=Group.permissions.through,
+    dispatch_uid="resync-jwt-group-perms",
+)

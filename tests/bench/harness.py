@@ -94,13 +94,16 @@ def prepare_plan(env: dict[str, str], jobs: int = BENCH_JOBS) -> None:
         print(manage(env, "load_demo_plan", "--jobs", str(jobs), "--replace", "-v0").strip())
 
 
-def bench_token(env: dict[str, str], *, staff: bool = False) -> str:
-    """A JWT for a bench user, minted through simplejwt."""
+def bench_token(env: dict[str, str], *, monitoring: bool = False) -> str:
+    """A JWT for a bench user, minted through simplejwt: a viewer (reads the plan), and an
+    auditor too with `monitoring` (reads the pool and cache statistics)."""
+    roles = ["viewer", "auditor"] if monitoring else ["viewer"]
     code = (
         "from django.contrib.auth import get_user_model;"
+        "from django.contrib.auth.models import Group;"
         "from rest_framework_simplejwt.tokens import AccessToken;"
         "u, _ = get_user_model().objects.get_or_create(username='bench');"
-        f"u.is_staff = {staff}; u.save();"
+        f"u.groups.set(Group.objects.filter(name__in={roles!r}));"
         "print(AccessToken.for_user(u))"
     )
     return shell(env, code)

@@ -61,7 +61,7 @@ def main() -> None:
     )
     harness.prepare_plan(env, jobs=args.jobs)
     token = harness.bench_token(env)
-    staff_token = harness.bench_token(env, staff=True)
+    monitoring_token = harness.bench_token(env, monitoring=True)
 
     results = {}
     for preset in PRESETS:
@@ -74,7 +74,7 @@ def main() -> None:
                 c: harness.wrk(url, connections=c, duration=args.duration, token=token)
                 for c in (64, 256)
             }
-            stats = _pool_stats(server.url, staff_token)
+            stats = _pool_stats(server.url, monitoring_token)
         results[preset] = (statistics.median(starts), starts, loads, stats)
 
     # Live switch under load: presets applied back and forth while wrk runs.
@@ -92,7 +92,7 @@ def main() -> None:
         switcher.start()
         live = harness.wrk(server.url + PATH, connections=64, duration=args.duration, token=token)
         switcher.join()
-        after = _pool_stats(server.url, staff_token)
+        after = _pool_stats(server.url, monitoring_token)
 
     print(
         f"\nPool presets: gunicorn 2 workers x {THREADS} threads, PostgreSQL, {args.jobs:,} jobs,"

@@ -1,4 +1,4 @@
-"""Cache API: configuration (admins), statistics (staff) and clearing (admins, audited)."""
+"""Cache API: configuration (administrators), statistics (monitoring), clearing (audited)."""
 
 from __future__ import annotations
 
@@ -26,20 +26,28 @@ def _restore_engine():
     watcher.reset()
 
 
-def test_only_administrators_read_or_change_the_configuration(viewer_client, staff_client):
+def test_only_administrators_read_or_change_the_configuration(
+    viewer_client, operator_client, auditor_client
+):
     assert viewer_client.get(CONFIG).status_code == 403
-    assert staff_client.get(CONFIG).status_code == 403
-    assert staff_client.put(CONFIG, PRESETS["recommended"]).status_code == 403
+    assert operator_client.get(CONFIG).status_code == 403
+    assert auditor_client.get(CONFIG).status_code == 403
+    assert auditor_client.put(CONFIG, PRESETS["recommended"]).status_code == 403
+    assert not AuditEvent.objects.exists()
 
 
-def test_an_administrator_reads_and_replaces_the_configuration(admin_client_api, admin_user):
-    body = admin_client_api.get(CONFIG).json()
+def test_an_administrator_reads_and_replaces_the_configuration(administrator_client, administrator):
+    body = administrator_client.get(CONFIG).json()
     assert {k: body[k] for k in PRESETS["current"]} == PRESETS["current"]
-    response = admin_client_api.put(CONFIG, PRESETS["recommended"])
+    response = administrator_client.put(CONFIG, PRESETS["recommended"])
     assert response.status_code == 200
     assert {k: response.json()[k] for k in PRESETS["recommended"]} == PRESETS["recommended"]
     event = AuditEvent.objects.get()
-    assert (event.actor, event.source, event.after) == (admin_user, "api", PRESETS["recommended"])
+    assert (event.actor, event.source, event.after) == (
+        administrator,
+        "api",
+        PRESETS["recommended"],
+    )
 
 
 def test_a_bad_value_is_a_400_naming_the_field(admin_client_api):
@@ -56,12 +64,12 @@ def test_a_bad_value_is_a_400_naming_the_field(admin_client_api):
     assert not AuditEvent.objects.exists()
 
 
-def test_staff_see_per_tier_and_per_shard_statistics(viewer_client, staff_client):
+def test_monitoring_readers_see_per_tier_and_per_shard_statistics(viewer_client, auditor_client):
     assert viewer_client.get(STATS).status_code == 403
     cache.set("seen", 1)
     cache.get("seen")
     cache.get("never")
-    body = staff_client.get(STATS).json()
+    body = auditor_client.get(STATS).json()
     l1 = body["tiers"]["l1"]
     assert len(l1["shards"]) == l1["config"]["num_shards"]
     for name in (
@@ -83,11 +91,13 @@ def test_staff_see_per_tier_and_per_shard_statistics(viewer_client, staff_client
         assert {"hits", "misses", "errors", "hit_rate"} <= set(body["tiers"]["l2"])
 
 
-def test_only_administrators_clear_the_cache_and_it_is_audited(staff_client, admin_client_api):
+def test_only_administrators_clear_the_cache_and_it_is_audited(
+    auditor_client, administrator_client
+):
     cache.set("doomed", 1)
-    assert staff_client.post(CLEAR).status_code == 403
+    assert auditor_client.post(CLEAR).status_code == 403
     assert cache.get("doomed") == 1
-    response = admin_client_api.post(CLEAR)
+    response = administrator_client.post(CLEAR)
     assert response.status_code == 200
     assert cache.get("doomed") is None
     assert AuditEvent.objects.get().action == "cache.clear"

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection as db
 
 from apps.core.hwa.errors import AUTH_REJECTED
+from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from apps.core.models import HwaConnection
-from apps.core.services.hwa import PASSWORD_CHANGED, hwa_client, hwa_connection_test
+from apps.core.services.hwa import (
+    PASSWORD_CHANGED,
+    PASSWORD_REENTERED,
+    REDIRECT_NEEDS_REENTRY,
+    hwa_client,
+    hwa_connection_save,
+    hwa_connection_test,
+)
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
 from apps.monitoring.selectors import health_report
@@ -51,7 +60,7 @@ def test_changes_are_audited_without_the_password(hwa_connection) -> None:
 
 
 def test_test_connection_reports_wrong_credentials(hwa_connection) -> None:
-    hwa_connection.password = "wrong"
+    hwa_connection_save(connection=hwa_connection, actor=None, source="system", password="wrong")
 
     check = hwa_connection_test(connection=hwa_connection)
 
@@ -61,6 +70,16 @@ def test_test_connection_reports_wrong_credentials(hwa_connection) -> None:
 
 def test_test_connection_succeeds_with_the_right_credentials(hwa_connection) -> None:
     assert hwa_connection_test(connection=hwa_connection).ok
+
+
+def test_test_connection_reaches_only_the_saved_url(hwa_connection) -> None:
+    with SimulatorServer(plan=SimulatorPlan(jobs=1, seed=1), password="other") as elsewhere:
+        hwa_connection.base_url = elsewhere.base_url  # edited, never saved
+
+        check = hwa_connection_test(connection=hwa_connection)
+
+        assert check.ok  # it went to the saved simulator, whose password is the stored one
+        assert elsewhere.request_count() == 0
 
 
 def test_the_process_client_follows_a_changed_row(
@@ -119,3 +138,52 @@ def test_the_process_client_follows_the_hwa_http_pool_row(
     assert client.settings.pool_timeout == 4
     assert client.http_client._transport._pool._max_connections == 7
     assert "size" in pool_stats()["pools"]["hwa_http"]
+
+
+# --- The stored password cannot be redirected ---------------------------------------
+
+
+def _saved(connection: HwaConnection) -> HwaConnection:
+    return HwaConnection.objects.get(pk=connection.pk)
+
+
+def test_a_new_base_url_needs_the_password_again(hwa_connection) -> None:
+    hwa_connection.base_url = "https://attacker.example/twsd"
+
+    with pytest.raises(ValidationError) as refused:
+        hwa_connection_save(connection=hwa_connection, actor=None, source="system")
+
+    assert refused.value.message_dict == {"password": [REDIRECT_NEEDS_REENTRY]}
+    assert _saved(hwa_connection).base_url != "https://attacker.example/twsd"
+
+
+def test_turning_off_the_tls_check_needs_the_password_again(hwa_connection) -> None:
+    hwa_connection.verify_tls = False
+
+    with pytest.raises(ValidationError):
+        hwa_connection_save(connection=hwa_connection, actor=None, source="system")
+
+    assert _saved(hwa_connection).verify_tls
+
+
+def test_other_changes_need_no_password(hwa_connection) -> None:
+    hwa_connection.page_size = 50
+    hwa_connection.verify_tls = True  # turning it on (or leaving it) sends nothing anywhere new
+
+    hwa_connection_save(connection=hwa_connection, actor=None, source="system")
+
+    assert _saved(hwa_connection).page_size == 50
+
+
+def test_a_redirect_with_the_password_entered_again_is_saved_and_audited(hwa_connection) -> None:
+    old_url = hwa_connection.base_url
+    hwa_connection.base_url = "https://hwa2.example/twsd"
+    hwa_connection.verify_tls = False
+
+    hwa_connection_save(connection=hwa_connection, actor=None, source="system", password=PASSWORD)
+
+    event = AuditEvent.objects.filter(action="hwa_connection.update").get()
+    assert event.before == {"base_url": old_url, "verify_tls": True}
+    assert event.after == {"base_url": "https://hwa2.example/twsd", "verify_tls": False}
+    assert event.detail == PASSWORD_REENTERED
+    assert _saved(hwa_connection).password == PASSWORD

@@ -15,8 +15,8 @@ def test_anyone_sees_the_overall_status_only(anon_client):
     assert response.json() == {"status": "healthy"}
 
 
-def test_staff_see_each_component_with_its_response_time(staff_client):
-    body = staff_client.get(HEALTH).json()
+def test_monitoring_readers_see_each_component_with_its_response_time(auditor_client):
+    body = auditor_client.get(HEALTH).json()
     assert body["status"] == "healthy"
     assert set(body["components"]) == {"database", "cache", "hwa_sync"}
     for component in body["components"].values():
@@ -24,8 +24,13 @@ def test_staff_see_each_component_with_its_response_time(staff_client):
         assert component["response_time_ms"] >= 0
 
 
-def test_a_non_staff_user_sees_only_the_overall_status(viewer_client):
+def test_others_see_only_the_overall_status_even_with_the_staff_flag(viewer_client):
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
+
     assert viewer_client.get(HEALTH).json() == {"status": "healthy"}
+    staff_without_role = _client_for(UserFactory(username="staff", is_staff=True))
+    assert staff_without_role.get(HEALTH).json() == {"status": "healthy"}
 
 
 @pytest.fixture
@@ -38,12 +43,12 @@ def dead_redis(monkeypatch):
     monkeypatch.setattr(selectors, "cache", dead)
 
 
-def test_a_failing_cache_degrades_health_and_says_why(staff_client, monkeypatch):
+def test_a_failing_cache_degrades_health_and_says_why(auditor_client, monkeypatch):
     def broken() -> None:
         raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
     monkeypatch.setitem(selectors.CHECKS, "cache", (broken, selectors.DEGRADED))
-    response = staff_client.get(HEALTH)
+    response = auditor_client.get(HEALTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"

@@ -7,14 +7,15 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.security.authentication import forget_user
-from tests.factories import UserFactory
+from apps.security.roles import VIEWER
+from tests.conftest import _with_role
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def bearer():
-    user = UserFactory(username="jwtuser")
+    user = _with_role("jwtuser", VIEWER)
     forget_user(user_id=user.id)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
@@ -27,10 +28,11 @@ def _queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_the_user_row_is_read_once_for_a_burst_of_requests(bearer):
+def test_the_user_row_and_its_permissions_are_read_once_for_a_burst_of_requests(bearer):
     _user, client = bearer
-    first = _queries(client)
-    assert _queries(client) == first - 1
+    anonymous = _queries(APIClient())
+    assert _queries(client) == anonymous + 3  # the user row, its own and its roles' permissions
+    assert _queries(client) == anonymous
 
 
 def test_deactivating_a_user_takes_effect_at_once_in_this_process(bearer):

@@ -5,26 +5,19 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.cache import selectors, services
 from apps.cache.api.serializers import CacheClearResultSerializer, CacheConfigSerializer
 from apps.core.api.base import BaseAPIView
-
-
-class IsAdministrator(BasePermission):
-    """Superusers only: changing or clearing the cache affects every process."""
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_superuser)
+from apps.security.permissions import ADMINISTER, VIEW_MONITORING
 
 
 class CacheConfigView(BaseAPIView):
     """Read and change the cache settings (validated, audited, applied in every process)."""
 
-    permission_classes = [IsAdministrator]
+    required_permission = ADMINISTER
 
     @extend_schema(responses=CacheConfigSerializer)
     def get(self, request: Request) -> Response:
@@ -53,7 +46,7 @@ class CacheConfigView(BaseAPIView):
 class CacheStatsView(BaseAPIView):
     """Per tier and shard: entries, bytes, bounds, hits, misses, evictions, L2 errors."""
 
-    permission_classes = [IsAdminUser]  # staff
+    required_permission = VIEW_MONITORING
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
@@ -63,7 +56,7 @@ class CacheStatsView(BaseAPIView):
 class CacheClearView(BaseAPIView):
     """Empty the cache: this process's memory tier and the shared Redis tier (audited)."""
 
-    permission_classes = [IsAdministrator]
+    required_permission = ADMINISTER
 
     @extend_schema(request=None, responses=CacheClearResultSerializer)
     def post(self, request: Request) -> Response:

@@ -10,14 +10,29 @@ from django.contrib import admin, messages
 from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import HwaConnection, JobAction, SyncRun
 from apps.core.models.hwa import EDITABLE_FIELDS
-from apps.core.services.hwa import hwa_connection_save, hwa_connection_test
+from apps.core.services.hwa import (
+    REDIRECT_NEEDS_REENTRY,
+    hwa_connection_save,
+    hwa_connection_test,
+    redirecting_changes,
+)
+from apps.security.permissions import (
+    ADMINISTER,
+    TEST_HWA_CONNECTION,
+    VIEW_MONITORING,
+    RequiredPermissionAdmin,
+)
 
 TEST_OK = "{name}: {detail}"
 TEST_FAILED = "{name}: connection test failed: {detail}"
 
 
 class HwaConnectionForm(forms.ModelForm):
-    """The connection form; the password is write-only (never rendered back)."""
+    """The connection form; the password is write-only (never rendered back).
+
+    A new base URL or turning off the TLS check needs the password typed again (the service
+    enforces the same rule; here it is a field error rather than a failed save).
+    """
 
     new_password = forms.CharField(
         label="Password",
@@ -33,9 +48,22 @@ class HwaConnectionForm(forms.ModelForm):
         # A base URL typed without a scheme means HTTPS, as HWA serves it.
         field_classes = {"base_url": partial(forms.URLField, assume_scheme="https")}
 
+    def clean(self):
+        cleaned = super().clean()
+        stored = HwaConnection.objects.filter(pk=self.instance.pk).first()
+        redirects = redirecting_changes(
+            stored,
+            base_url=cleaned.get("base_url", stored.base_url if stored else ""),
+            verify_tls=cleaned.get("verify_tls", True),
+        )
+        if redirects and not cleaned.get("new_password"):
+            self.add_error("new_password", REDIRECT_NEEDS_REENTRY)
+        return cleaned
+
 
 @admin.register(HwaConnection)
-class HwaConnectionAdmin(admin.ModelAdmin):
+class HwaConnectionAdmin(RequiredPermissionAdmin, admin.ModelAdmin):
+    required_permission = ADMINISTER
     form = HwaConnectionForm
     list_display = [
         "name",
@@ -60,9 +88,12 @@ class HwaConnectionAdmin(admin.ModelAdmin):
         password = form.cleaned_data.get("new_password") or None
         hwa_connection_save(connection=obj, actor=request.user, source="admin", password=password)
 
-    @admin.action(description="Test connection")
+    def has_test_hwa_connection_permission(self, request) -> bool:
+        return request.user.has_perm(TEST_HWA_CONNECTION)
+
+    @admin.action(description="Test connection", permissions=["test_hwa_connection"])
     def test_connection(self, request, queryset) -> None:
-        for connection in queryset:
+        for connection in queryset:  # saved rows: the test reaches the saved URL only
             check = hwa_connection_test(connection=connection)
             if check.ok:
                 self.message_user(
@@ -78,6 +109,7 @@ class HwaConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_MONITORING
     list_display = ["started_at", "finished_at", "status", "events", "host", "error"]
     list_filter = ["status"]
     date_hierarchy = "started_at"
@@ -85,6 +117,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 @admin.register(JobAction)
 class JobActionAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_MONITORING
     list_display = ["at", "action", "job_name", "actor_name", "outcome", "state_after"]
     list_filter = ["action", "outcome"]
     search_fields = ["job_name", "job_hwa_id", "actor_name", "detail"]

@@ -9,10 +9,12 @@ from django.contrib import admin
 
 from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
+from apps.security.permissions import VIEW_PLAN
 
 
 @admin.register(Workstation)
 class WorkstationAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_PLAN
     list_display = ["name", "type", "link_state", "updated_at"]
     list_filter = ["type", "link_state"]
     search_fields = ["name"]
@@ -20,6 +22,7 @@ class WorkstationAdmin(ReadOnlyAdmin):
 
 @admin.register(JobStream)
 class JobStreamAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_PLAN
     list_display = ["name", "workstation", "scheduled_time", "state"]
     list_filter = ["state", "workstation__type"]
     search_fields = ["name", "hwa_id", "workstation__name"]
@@ -36,9 +39,13 @@ class JobStatusEventInline(admin.TabularInline):
     can_delete = False
     ordering = ["-at"]
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(VIEW_PLAN)  # as the job page it sits on
+
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_PLAN
     list_display = [
         "name",
         "stream",
@@ -60,6 +67,7 @@ class JobAdmin(ReadOnlyAdmin):
 
 @admin.register(JobStatusEvent)
 class JobStatusEventAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_PLAN
     list_display = ["job", "from_state", "to_state", "at"]
     list_filter = ["to_state"]
     search_fields = ["job__name", "job__hwa_id"]

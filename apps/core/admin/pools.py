@@ -9,12 +9,14 @@ from apps.core.models import ConnectionPoolConfig
 from apps.core.models.pools import EDITABLE_FIELDS
 from apps.core.pools.defaults import POOL_NAMES
 from apps.core.services.pools import pool_config_update
+from apps.security.permissions import ADMINISTER, RequiredPermissionAdmin
 
 
 @admin.register(ConnectionPoolConfig)
-class ConnectionPoolConfigAdmin(PresetActionsMixin, admin.ModelAdmin):
+class ConnectionPoolConfigAdmin(RequiredPermissionAdmin, PresetActionsMixin, admin.ModelAdmin):
     """Edits go through pool_config_update: validated, audited, applied live."""
 
+    required_permission = ADMINISTER
     list_display = ["name", *EDITABLE_FIELDS, "updated_at"]
     readonly_fields = ["updated_at"]
     preset_prefix = "pool:"

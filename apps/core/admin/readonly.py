@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.security.permissions import RequiredPermissionAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse, filter and search; never add, change or delete."""
+
+class ReadOnlyAdmin(RequiredPermissionAdmin, admin.ModelAdmin):
+    """Browse, filter and search (with `required_permission`); never add, change or delete."""
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,17 +13,7 @@ from apps.core.api.serializers import JobSerializer
 from apps.core.errors import NotFoundError
 from apps.core.models import Job
 from apps.core.services.actions import JOB_ACTIONS, UNKNOWN_ACTION, job_action_perform
-
-ACT_ON_JOB = "core.act_on_job"
-
-
-class CanActOnJob(BasePermission):
-    """Users with the core.act_on_job permission (superusers have every permission)."""
-
-    message = "You do not have permission to act on jobs (core.act_on_job)."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.has_perm(ACT_ON_JOB))
+from apps.security.permissions import ACT_ON_JOB
 
 
 class JobActionResultSerializer(serializers.Serializer):
@@ -38,7 +27,7 @@ class JobActionResultSerializer(serializers.Serializer):
 class JobActionView(PlanFreshnessMixin, BaseAPIView):
     """Ask HWA to rerun, hold, release or cancel one job; never retried."""
 
-    permission_classes = [IsAuthenticated, CanActOnJob]
+    required_permission = ACT_ON_JOB
 
     @extend_schema(request=None, responses=JobActionResultSerializer)
     def post(self, request: Request, pk: int, action: str) -> Response:

@@ -1,9 +1,9 @@
-"""Pool configuration (administrators) and live pool figures (staff)."""
+"""Pool configuration (administrators) and live pool figures (monitoring)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,16 +13,7 @@ from apps.core.models import ConnectionPoolConfig
 from apps.core.models.pools import EDITABLE_FIELDS
 from apps.core.selectors.pools import pool_config_get, pool_config_list, pool_stats
 from apps.core.services.pools import pool_config_update
-
-POOL_PERMISSION = "core.change_connectionpoolconfig"
-
-
-class IsPoolAdministrator(permissions.BasePermission):
-    """Superusers, or users granted core.change_connectionpoolconfig."""
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(POOL_PERMISSION))
+from apps.security.permissions import ADMINISTER, VIEW_MONITORING
 
 
 class PoolConfigSerializer(serializers.ModelSerializer):
@@ -51,7 +42,7 @@ class PoolConfigInputSerializer(StrictSerializer):
 class PoolConfigListView(BaseAPIView):
     """Every pool's settings."""
 
-    permission_classes = [IsPoolAdministrator]
+    required_permission = ADMINISTER
 
     @extend_schema(responses=PoolConfigSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -61,7 +52,7 @@ class PoolConfigListView(BaseAPIView):
 class PoolConfigDetailView(BaseAPIView):
     """One pool's settings: PUT replaces all of them, PATCH some; applied live."""
 
-    permission_classes = [IsPoolAdministrator]
+    required_permission = ADMINISTER
 
     @extend_schema(responses=PoolConfigSerializer)
     def get(self, request: Request, name: str) -> Response:
@@ -88,7 +79,7 @@ class PoolConfigDetailView(BaseAPIView):
 class PoolStatsView(BaseAPIView):
     """This process's pools: the settings in use and live figures."""
 
-    permission_classes = [permissions.IsAdminUser]
+    required_permission = VIEW_MONITORING
 
     @extend_schema(
         responses=inline_serializer(

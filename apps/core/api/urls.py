@@ -1,10 +1,9 @@
-"""Core API routes: the plan mirror, authentication, pool configuration and stats."""
+"""Core API routes: the plan mirror, job actions, pool configuration and stats."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from apps.core.api import actions, pools, views
-from apps.core.api.external import TokenObtainPairView, TokenRefreshView, TokenVerifyView
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="job")
@@ -21,8 +20,5 @@ urlpatterns = [
     path("config/pools/", pools.PoolConfigListView.as_view(), name="pool-config-list"),
     path("config/pools/<str:name>/", pools.PoolConfigDetailView.as_view(), name="pool-config"),
     path("pools/stats/", pools.PoolStatsView.as_view(), name="pool-stats"),
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
-    path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
     *router.urls,
 ]

@@ -11,11 +11,13 @@ from apps.core.api import serializers
 from apps.core.api.base import BaseAPIView, PlanFreshnessMixin, ReadOnlyViewSet
 from apps.core.api.caching import cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
+from apps.security.permissions import VIEW_PLAN
 
 
 class JobViewSet(ReadOnlyViewSet):
     """Jobs of the current plan."""
 
+    required_permission = VIEW_PLAN
     queryset = selectors.job_list()
     serializer_class = serializers.JobSerializer
     filterset_class = JobFilter
@@ -56,6 +58,8 @@ class JobViewSet(ReadOnlyViewSet):
 class JobStatusSummaryView(PlanFreshnessMixin, BaseAPIView):
     """Counts of jobs by status, internal state and workstation."""
 
+    required_permission = VIEW_PLAN
+
     @extend_schema(responses=serializers.JobStatusSummarySerializer)
     def get(self, request: Request) -> Response:
         return cached_json(request, "jobs-status", lambda: Response(selectors.job_status_summary()))
@@ -64,6 +68,7 @@ class JobStatusSummaryView(PlanFreshnessMixin, BaseAPIView):
 class WorkstationViewSet(ReadOnlyViewSet):
     """Workstations of the HWA network."""
 
+    required_permission = VIEW_PLAN
     queryset = selectors.workstation_list()
     serializer_class = serializers.WorkstationSerializer
     filterset_class = WorkstationFilter
@@ -74,6 +79,7 @@ class WorkstationViewSet(ReadOnlyViewSet):
 class JobStreamViewSet(ReadOnlyViewSet):
     """Job stream instances of the current plan."""
 
+    required_permission = VIEW_PLAN
     queryset = selectors.jobstream_list()
     serializer_class = serializers.JobStreamSerializer
     filterset_class = JobStreamFilter

@@ -2,8 +2,12 @@
 
 Saving goes through `hwa_connection_save`: it validates, encrypts the password (the field
 does), bumps the row's version and the "hwa" config version, and audits the change without
-the password's value. Every process keeps one `HwaClient` (one connection pool, one
-breaker) built from the "default" row; the "hwa" watcher callback reconfigures it in place
+the password's value. A change that would send the stored password somewhere new (another
+base URL, or the TLS check turned off) needs the password entered again in the same change:
+whoever may edit the connection but was never shown its password cannot redirect it.
+
+Every process keeps one `HwaClient` (one connection pool, one breaker) built from the
+"default" row; the "hwa" watcher callback reconfigures it in place
 when the row changed, so a new base URL or timeout applies within a second everywhere.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,12 +34,36 @@ CONFIG_AREA = "hwa"
 NOT_CONFIGURED = "No HWA connection is configured (admin: HWA connections, name 'default')"
 DISABLED = "The HWA connection is disabled"
 PASSWORD_CHANGED = "password changed"  # noqa: S105 (an audit note, not a password)
+PASSWORD_REENTERED = "password entered again"  # noqa: S105 (an audit note, not a password)
+REDIRECT_NEEDS_REENTRY = (
+    "Enter the HWA password again to change the base URL or turn off the TLS check: "
+    "the stored password would otherwise be sent where nobody who knows it has agreed."
+)
 
 
 def _snapshot(connection: HwaConnection | None) -> dict[str, Any]:
     if connection is None:
         return {}
     return {field: getattr(connection, field) for field in EDITABLE_FIELDS}
+
+
+def redirecting_changes(stored: HwaConnection | None, *, base_url: str, verify_tls: bool) -> list:
+    """The changes that would send the stored password somewhere new ([] for a new row)."""
+    if stored is None:
+        return []
+    changes = []
+    if base_url != stored.base_url:
+        changes.append("base_url")
+    if stored.verify_tls and not verify_tls:
+        changes.append("verify_tls")
+    return changes
+
+
+def _password_note(before_row: HwaConnection | None, password: str | None) -> str:
+    if password is None:
+        return ""
+    changed = before_row is None or before_row.password != password
+    return PASSWORD_CHANGED if changed else PASSWORD_REENTERED
 
 
 @transaction.atomic
@@ -45,11 +74,16 @@ def hwa_connection_save(
     source: str,
     password: str | None = None,
 ) -> HwaConnection:
-    """Validate and save the connection (a new `password` replaces the stored one)."""
+    """Validate and save the connection (a new `password` replaces the stored one).
+
+    Changing the base URL or turning off the TLS check needs `password` (ValidationError).
+    """
     before_row = HwaConnection.objects.filter(pk=connection.pk).first() if connection.pk else None
-    password_changed = password is not None and (
-        before_row is None or before_row.password != password
+    redirects = redirecting_changes(
+        before_row, base_url=connection.base_url, verify_tls=connection.verify_tls
     )
+    if redirects and password is None:
+        raise ValidationError({"password": [REDIRECT_NEEDS_REENTRY]})
     if password is not None:
         connection.password = password
     connection.full_clean()
@@ -66,7 +100,7 @@ def hwa_connection_save(
         target=f"hwa_connection:{connection.name}",
         before={k: before.get(k) for k in changed} or None,
         after=changed or None,
-        detail=PASSWORD_CHANGED if password_changed else "",
+        detail=_password_note(before_row, password),
     )
     config_version_bump(CONFIG_AREA)
     transaction.on_commit(client_invalidate)
@@ -99,8 +133,13 @@ def hwa_connection_get() -> HwaConnection | None:
 
 
 def hwa_connection_test(*, connection: HwaConnection) -> ConnectionCheck:
-    """One un-retried call with this row's settings: ok, or the exact failure text."""
-    with HwaClient(client_settings(connection, max_retries=0)) as client:
+    """One un-retried call with the row's SAVED settings: ok, or the exact failure text.
+
+    Read back from the database, so unsaved edits to `connection` can never send the stored
+    password to another address.
+    """
+    saved = HwaConnection.objects.get(pk=connection.pk)
+    with HwaClient(client_settings(saved, max_retries=0)) as client:
         return client.test_connection()
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.base import BaseAPIView
 from apps.monitoring.selectors import UNHEALTHY, health_report
+from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
 
 
 class HealthView(BaseAPIView):
-    """Public overall health; staff also see each component and its response time."""
+    """Public overall health; monitoring readers also see each component and its timing."""
 
-    permission_classes = [AllowAny]
+    required_permission = PUBLIC
 
     @extend_schema(
         responses=inline_serializer(
@@ -28,5 +28,6 @@ class HealthView(BaseAPIView):
     )
     def get(self, request: Request) -> Response:
         report = health_report()
-        body = report if request.user.is_staff else {"status": report["status"]}
+        details = request_allows(request, VIEW_MONITORING)
+        body = report if details else {"status": report["status"]}
         return Response(body, status=503 if report["status"] == UNHEALTHY else 200)

@@ -1,3 +1,12 @@
-"""Security API routes."""
+"""Security API routes: sign in, refresh, verify, sign out."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.security.api import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+]

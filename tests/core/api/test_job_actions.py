@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from apps.core.api.base import SYNC_STATUS_HEADER, SYNCED_AT_HEADER
 from apps.core.api.caching import CACHE_HEADER
@@ -11,16 +10,8 @@ from apps.core.models import Job, JobAction, JobStatusEvent
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
 from tests.conftest import _client_for
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    user = UserFactory(username="operator")
-    user.user_permissions.add(Permission.objects.get(codename="act_on_job"))
-    return user
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def test_a_viewer_without_the_permission_gets_403(synced, viewer_client) -> None
     assert synced.plan.job(job.hwa_id).state == "WAIT"
 
 
-def test_a_permitted_user_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None:
+def test_an_operator_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None:
     job = _holdable(synced)
 
     response = _client_for(operator).post(url(job, "hold"))

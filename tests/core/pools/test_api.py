@@ -23,20 +23,27 @@ def test_rows_exist_with_the_current_preset():
     }
 
 
-def test_list_is_for_administrators(admin_client_api, staff_client, viewer_client, anon_client):
+def test_list_is_for_administrators(
+    administrator_client, auditor_client, viewer_client, anon_client
+):
     assert anon_client.get("/api/v1/config/pools/").status_code == 401
     assert viewer_client.get("/api/v1/config/pools/").status_code == 403
-    assert staff_client.get("/api/v1/config/pools/").status_code == 403
-    response = admin_client_api.get("/api/v1/config/pools/")
+    assert auditor_client.get("/api/v1/config/pools/").status_code == 403
+    response = administrator_client.get("/api/v1/config/pools/")
     assert response.status_code == 200
     assert [row["name"] for row in response.json()] == ["database", "redis", "hwa_http"]
 
 
-def test_a_user_with_the_permission_may_edit(staff, staff_client):
+def test_administrators_edit_and_the_model_permission_alone_is_not_enough(administrator_client):
     from django.contrib.auth.models import Permission
 
-    staff.user_permissions.add(Permission.objects.get(codename="change_connectionpoolconfig"))
-    response = staff_client.patch(URL.format("redis"), {"max_size": 25})
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
+
+    modeller = UserFactory(username="modeller", is_staff=True)
+    modeller.user_permissions.add(Permission.objects.get(codename="change_connectionpoolconfig"))
+    assert _client_for(modeller).patch(URL.format("redis"), {"max_size": 25}).status_code == 403
+    response = administrator_client.patch(URL.format("redis"), {"max_size": 25})
     assert response.status_code == 200
 
 
@@ -89,9 +96,9 @@ def test_a_missing_row_is_created_on_first_change(admin_client_api):
     assert ConnectionPoolConfig.objects.get(name="hwa_http").max_size == 8
 
 
-def test_stats_are_staff_only(staff_client, viewer_client):
+def test_stats_are_for_monitoring_readers(auditor_client, viewer_client):
     assert viewer_client.get("/api/v1/pools/stats/").status_code == 403
-    body = staff_client.get("/api/v1/pools/stats/").json()
+    body = auditor_client.get("/api/v1/pools/stats/").json()
     assert set(body["pools"]) == {"database", "redis", "hwa_http"}
 
 

@@ -1,24 +1,13 @@
-"""Library views (simplejwt, drf-spectacular) under the shared API rules of base.py."""
+"""The OpenAPI schema and its Swagger UI page: public (they describe, never serve data),
+under the shared API rules of base.py (strict query parameters, JSON problem errors)."""
 
 from __future__ import annotations
 
 from drf_spectacular import views as spectacular
 from rest_framework.renderers import JSONRenderer
-from rest_framework_simplejwt import views as simplejwt
 
 from apps.core.api.base import StrictQueryParamsMixin
-
-
-class TokenObtainPairView(StrictQueryParamsMixin, simplejwt.TokenObtainPairView):
-    """POST username and password: an access and a refresh token."""
-
-
-class TokenRefreshView(StrictQueryParamsMixin, simplejwt.TokenRefreshView):
-    """POST a refresh token: a new access token."""
-
-
-class TokenVerifyView(StrictQueryParamsMixin, simplejwt.TokenVerifyView):
-    """POST a token: 200 if it is valid."""
+from apps.security.permissions import PUBLIC, RequiredPermission
 
 
 class JsonProblemsMixin:
@@ -34,12 +23,14 @@ class JsonProblemsMixin:
 class SchemaView(JsonProblemsMixin, StrictQueryParamsMixin, spectacular.SpectacularAPIView):
     """The OpenAPI schema (`?format=json` or yaml, `?lang=`, `?version=`)."""
 
+    permission_classes = [RequiredPermission]
+    required_permission = PUBLIC
     extra_query_params = ("lang", "version")
 
 
-class SwaggerView(
-    JsonProblemsMixin, StrictQueryParamsMixin, spectacular.SpectacularSwaggerSplitView
-):
+class DocsView(JsonProblemsMixin, StrictQueryParamsMixin, spectacular.SpectacularSwaggerSplitView):
     """Swagger UI; its init script is the same URL with `?script`."""
 
+    permission_classes = [RequiredPermission]
+    required_permission = PUBLIC
     extra_query_params = ("lang", "version", "script")
