@@ -23,7 +23,7 @@ from rest_framework.views import exception_handler
 
 from apps.core.errors import ApplicationError, ServiceUnavailableError
 from apps.core.middleware import current_request_id
-from apps.core.pools.exhaustion import current_exhaustion_response, pool_exhaustion_error
+from apps.core.pools.unavailable import current_unavailable_response, database_unavailable_error
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception becomes a problem response."""
     if isinstance(exc, ApplicationError):
         return _application_error(exc)
-    if exhausted := pool_exhaustion_error(exc):  # database pool exhausted: 503, not 500
-        return _application_error(exhausted)
+    if unavailable := database_unavailable_error(exc):  # database busy or down: 503, not 500
+        return _application_error(unavailable)
     response = exception_handler(exc, context)  # converts Http404, PermissionDenied too
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
@@ -91,8 +91,8 @@ def handler404(request: HttpRequest, exception: Exception):
 
 
 def handler500(request: HttpRequest):
-    if exhausted := current_exhaustion_response():  # e.g. raised in a middleware
-        return exhausted
+    if unavailable := current_unavailable_response():  # e.g. raised in a middleware
+        return unavailable
     if _is_api(request):
         body = problem_body(500, INTERNAL_ERROR_DETAIL)
         return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
