@@ -48,7 +48,7 @@ def database_unavailable_error(exc: BaseException | None) -> ServiceUnavailableE
 def problem_response(error: ServiceUnavailableError) -> JsonResponse:
     from apps.core.api.errors import PROBLEM_CONTENT_TYPE, problem_body
 
-    body = problem_body(error.status_code, error.detail, title=error.title)
+    body = problem_body(error.status_code, error.detail)
     response = JsonResponse(body, status=error.status_code, content_type=PROBLEM_CONTENT_TYPE)
     response["Retry-After"] = str(error.retry_after)
     return response
