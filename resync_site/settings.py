@@ -82,9 +82,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    # Before anything that may read the database: it caps the wait for a connection.
+    "apps.core.pools.unavailable.DatabaseUnavailableMiddleware",
     "apps.core.api.limits.RequestBodyLimitMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
-    "apps.core.pools.exhaustion.PoolExhaustionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,6 +147,10 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 DATABASES = {"default": _database}
+# The longest a request waits for a pooled connection (the pool row's connection_timeout
+# still governs background work): past it, or at once while PostgreSQL is known to be
+# down, the request answers 503 with Retry-After.
+DB_REQUEST_TIMEOUT = env_float("DB_REQUEST_TIMEOUT", 1.0, minimum=0.1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -322,7 +327,10 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "apps.core.middleware.RequestIdLogFilter"},
+        "database_outage": {"()": "apps.core.pools.outage.OutageLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -335,5 +343,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # httpx logs every request at INFO: one line per page of a sync is noise.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    # During a database outage the breaker logs it once, not once per refused request.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "django.request": {"filters": ["database_outage"]},
+    },
 }

@@ -197,8 +197,15 @@ _UNLOCK = (
 )
 
 
+L2_DOWN = "Redis unavailable, serving from memory (retried after the back-off): {error}"
+
+
 class L2Health:
-    """Counts L2 outcomes, rate-limits error logs and holds the back-off after a failure."""
+    """Counts L2 outcomes, rate-limits error logs and holds the back-off after a failure.
+
+    One per L1 engine, shared by every thread's backend instance (Django builds a cache
+    backend per thread): the counters are the process's and one failure backs off all.
+    """
 
     def __init__(self, backoff: float, log_every: float, clock: Callable[[], float]) -> None:
         self.backoff = backoff
@@ -207,6 +214,7 @@ class L2Health:
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._last_log = -float("inf")
+        self.last_error = ""
         self.counts = {"hits": 0, "misses": 0, "writes": 0, "errors": 0, "skipped": 0}
 
     def available(self) -> bool:
@@ -224,6 +232,7 @@ class L2Health:
         now = self._clock()
         with self._lock:
             self.counts["errors"] += 1
+            self.last_error = f"{operation}: {type(exc).__name__}: {exc}"
             self._down_until = now + self.backoff
             should_log = now - self._last_log >= self.log_every
             if should_log:
@@ -241,6 +250,23 @@ class L2Health:
         with self._lock:
             return {**self.counts, "down": self._clock() < self._down_until}
 
+    def down_reason(self) -> str | None:
+        """Why L2 is being skipped now, or None if it is not."""
+        with self._lock:
+            return self.last_error if self._clock() < self._down_until else None
+
+
+_l2_healths: dict[str, L2Health] = {}
+
+
+def l2_health_for(name: str, backoff: float, log_every: float) -> L2Health:
+    """The process's L2Health for the engine ``name``, created on first use."""
+    with _engines_lock:
+        health = _l2_healths.get(name)
+        if health is None:
+            health = _l2_healths[name] = L2Health(backoff, log_every, time.monotonic)
+        return health
+
 
 class TieredCache(_FastKeys, BaseCache):
     """L1 = this process's memory engine, L2 = django-redis; fails open when Redis is down.
@@ -249,7 +275,10 @@ class TieredCache(_FastKeys, BaseCache):
     caps the L1 copy's TTL). Writes go to L2, then L1. Any Redis error or timeout is caught:
     the call proceeds as an L2 miss (the caller computes from the origin), the error is
     counted and logged at most once per ``L2_LOG_EVERY_SECONDS``, and L2 is skipped for
-    ``L2_BACKOFF_SECONDS`` so an outage does not cost a socket timeout per call.
+    ``L2_BACKOFF_SECONDS`` so an outage does not cost a socket timeout per call. Those
+    counters and the back-off belong to the process (one ``L2Health`` per L1 engine),
+    not to the thread: Django builds a backend instance per thread. ``check_shared``
+    (health) asks Redis itself, since reads answered from memory would hide an outage.
 
     django-redis's IGNORE_EXCEPTIONS is forced off: it turns a failed read into a silent
     miss (so failures could not be counted), logs every failure when logging is on, and has
@@ -279,8 +308,8 @@ class TieredCache(_FastKeys, BaseCache):
         options["IGNORE_EXCEPTIONS"] = False
         self.engine = engine_for(f"tiered:{l1_location}", l1_ttl, l1_options)
         self.l2 = RedisCache(location, {**params, "OPTIONS": options})
-        self.health = L2Health(
-            tiered["L2_BACKOFF_SECONDS"], tiered["L2_LOG_EVERY_SECONDS"], time.monotonic
+        self.health = l2_health_for(
+            f"tiered:{l1_location}", tiered["L2_BACKOFF_SECONDS"], tiered["L2_LOG_EVERY_SECONDS"]
         )
         self._init_keys()
 
@@ -448,6 +477,19 @@ class TieredCache(_FastKeys, BaseCache):
             client.get_client(write=True).eval(_UNLOCK, 1, client.make_key(key), token)
         except L2_ERRORS as exc:
             self.health.failed("unlock", exc)
+
+    def check_shared(self) -> None:
+        """Raise with the reason if Redis cannot be reached now (health); counts a failure.
+
+        During the back-off after an error it raises at once, without a round trip."""
+        reason = self.health.down_reason()
+        if reason is not None:
+            raise ConnectionError(L2_DOWN.format(error=reason))
+        try:
+            self.l2.client.get_client(write=True).ping()
+        except L2_ERRORS as exc:
+            self.health.failed("ping", exc)
+            raise ConnectionError(L2_DOWN.format(error=self.health.last_error)) from exc
 
     def stats(self) -> dict[str, Any]:
         """L1 engine stats and L2 hits, misses, writes, errors and skipped calls."""

@@ -12,6 +12,7 @@ from django.db import transaction
 from apps.cache.models import FIELDS, CacheConfig
 from apps.cache.selectors import (
     DEFAULT_CONFIG,
+    cache_config_values,
     cache_config_values_or_none,
     engine_settings,
 )
@@ -77,10 +78,12 @@ def cache_config_update(*, actor: Any, source: str, values: dict[str, Any]) -> C
 
 
 def cache_config_apply(version: int = 0) -> None:
-    """The watcher callback: resize this process's engine to the saved settings."""
-    values = cache_config_values_or_none()
-    if values is None:
-        return  # not migrated yet: keep the start-up settings; retried next check
+    """The watcher callback: resize this process's engine to the saved settings.
+
+    A DatabaseError (not migrated yet, the database is down) propagates: the watcher keeps
+    the start-up settings and retries at its next check.
+    """
+    values = cache_config_values()
     engine = getattr(caches["default"], "engine", None)
     if engine is None:
         return

@@ -10,6 +10,11 @@ version moved, so each process rebuilds only what changed, within about a second
 
 The database stays the source of truth: if Redis is down or lost its hash, the watcher
 reads the database instead, and a process that starts applies the current values once.
+If neither can be read (the database is down), nothing changes: every area keeps what it
+runs, and the next check (a second later) tries again. On the request path that read
+waits at most settings.DB_REQUEST_TIMEOUT, and nothing while the database is known to be
+down (apps/core/pools/outage.py). A callback that cannot read its settings (a
+DatabaseError) is retried at each check until it succeeds.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ class ConfigWatcher:
         self._recheck = False
         self._redis = None
         self._redis_url: str | None = None
+        # Areas whose apply failed on a DatabaseError: logged once, retried at each check.
+        self._postponed: set[str] = set()
 
     def register(self, name: str, callback: Callback) -> None:
         """Call `callback(version)` on each change of `name`, and once at first poll."""
@@ -118,7 +125,8 @@ class ConfigWatcher:
         if self._recheck:
             self.poll(force=True)
 
-    def _read_versions(self) -> dict[str, int]:
+    def _read_versions(self) -> dict[str, int] | None:
+        """Every area's version, or None when they cannot be read (nothing must change)."""
         client = self.redis_client()
         if client is not None:
             try:
@@ -131,20 +139,38 @@ class ConfigWatcher:
             return dict(ConfigVersion.objects.values_list("name", "version"))
         except DatabaseError as exc:  # not migrated yet, or the database is down
             logger.debug("Config versions unavailable: %s", exc)
-            return {}
+            return None
 
-    def _apply(self, versions: dict[str, int]) -> None:
+    def _apply(self, versions: dict[str, int] | None) -> None:
+        if versions is None:
+            return
         for name, callbacks in self._callbacks.items():
             version = versions.get(name, 0)
             if self._seen.get(name) == version:
                 continue
-            for callback in callbacks:
-                try:
-                    callback(version)
-                except Exception:  # one broken area must not stop the others
-                    logger.exception("Applying %s configuration v%s failed", name, version)
-                    continue
-            self._seen[name] = version
+            if self._run(name, version, callbacks):
+                self._seen[name] = version
+
+    def _run(self, name: str, version: int, callbacks: list[Callback]) -> bool:
+        """Call the area's callbacks; False if one could not read the database (retry)."""
+        for callback in callbacks:
+            try:
+                callback(version)
+            except DatabaseError as exc:
+                if name not in self._postponed:
+                    logger.warning(
+                        "Applying %s configuration v%s postponed, the database cannot be "
+                        "read (%s); retried every check",
+                        name,
+                        version,
+                        exc,
+                    )
+                    self._postponed.add(name)
+                return False
+            except Exception:  # one broken area must not stop the others
+                logger.exception("Applying %s configuration v%s failed", name, version)
+        self._postponed.discard(name)
+        return True
 
     def reset(self) -> None:
         """Forget what was applied (tests; a process that must re-apply everything)."""

@@ -12,12 +12,20 @@ token issued before the last password change is refused (apps/security/tokens.py
 password change, a deactivation or a deletion ends every token within USER_CACHE_SECONDS.
 Likewise an access token whose sign-in (token family) was logged out or revoked for reuse
 stops working within that time: the family's state is cached the same way.
+
+While the database cannot be read, the last row read (up to OUTAGE_USER_SECONDS old) keeps
+authenticating its tokens, so cached plan reads are served through a database outage. No
+one can change a user while the database is down; the exposure is a change made in the
+last seconds before the outage in another process, for a user who sent no request since.
 """
 
 from __future__ import annotations
 
+import time
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import DatabaseError
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
@@ -30,9 +38,12 @@ from apps.security.tokens import FAMILY_CLAIM, user_check, user_load
 USER_CACHE_SECONDS = 5
 NO_USER_CLAIM = "Token contained no recognizable user identification"
 FAMILY_REVOKED = "This sign-in was ended (logout, or a refresh token was reused)."
+OUTAGE_USER_SECONDS = 300
 
+# key -> (user or family state, monotonic time it was read); fresh for USER_CACHE_SECONDS,
+# kept OUTAGE_USER_SECONDS for the outage fallback.
 _users = ShardedCache(
-    ttl_seconds=USER_CACHE_SECONDS,
+    ttl_seconds=OUTAGE_USER_SECONDS,
     max_entries=10_000,
     max_memory_bytes=16 * 1024 * 1024,
     num_shards=4,
@@ -47,13 +58,8 @@ class CachedUserJWTAuthentication(JWTAuthentication):
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if user_id is None:
             raise InvalidToken(NO_USER_CLAIM)
-        key = str(user_id)  # tokens carry the id as text, model rows as an int
-        user = _users.get(key)
-        if user is None:
-            user = user_load(user_id)
-            if not user.is_superuser:  # superusers hold every permission without a query
-                user.get_all_permissions()  # fills the per-object cache, pickled with the row
-            _users.set(key, user)
+        # Tokens carry the id as text, model rows as an int: key on the text.
+        user = _remembered(str(user_id), lambda: _user_read(user_id))
         user_check(user, validated_token)
         family_id = validated_token.get(FAMILY_CLAIM)
         if family_id and not _family_is_active(family_id):
@@ -66,11 +72,30 @@ def _family_key(family_id: str) -> str:
 
 
 def _family_is_active(family_id: str) -> bool:
-    active = _users.get(_family_key(family_id))
-    if active is None:
-        active = token_family_is_active(family_id)
-        _users.set(_family_key(family_id), active)
-    return active
+    return _remembered(_family_key(family_id), lambda: token_family_is_active(family_id))
+
+
+def _user_read(user_id):
+    user = user_load(user_id)
+    if not user.is_superuser:  # superusers hold every permission without a query
+        user.get_all_permissions()  # fills the per-object cache, pickled with the row
+    return user
+
+
+def _remembered(key: str, load):
+    """`load()`, kept USER_CACHE_SECONDS; while the database is down, the last value read."""
+    entry = _users.get(key)  # (value, monotonic time it was read)
+    now = time.monotonic()
+    if entry is not None and now - entry[1] < USER_CACHE_SECONDS:
+        return entry[0]
+    try:
+        value = load()
+    except DatabaseError:
+        if entry is None:
+            raise
+        return entry[0]  # the database is unavailable: the last value read
+    _users.set(key, (value, now))
+    return value
 
 
 def forget_user(*, user_id) -> None:

@@ -226,3 +226,35 @@ def test_l2_failures_are_logged_at_most_once_per_interval(caplog):
             cache.get("k")
     assert cache.stats()["l2"]["errors"] == 5
     assert len(caplog.records) == 1
+
+
+def test_every_threads_backend_shares_the_error_counts_and_the_back_off():
+    # Django builds one backend instance per thread; the process's figures must add up.
+    l1 = str(uuid.uuid4())
+    caches = [tiered_cache(CLOSED_PORT_URL, L1_LOCATION=l1, L2_BACKOFF_SECONDS=60)]
+    thread = threading.Thread(
+        target=lambda: caches.append(tiered_cache(CLOSED_PORT_URL, L1_LOCATION=l1))
+    )
+    thread.start()
+    thread.join()
+    other_thread_cache = caches[1]
+    assert other_thread_cache.get("k") is None  # fails: counted, and L2 now backs off
+
+    l2 = caches[0].stats()["l2"]
+    assert (l2["errors"], l2["down"]) == (1, True)
+    assert caches[0].get("k") is None
+    assert caches[0].stats()["l2"]["skipped"] == 1  # the back-off applied to this one too
+
+
+def test_check_shared_asks_redis_itself_not_the_memory_tier():
+    cache = tiered_cache(CLOSED_PORT_URL, L2_BACKOFF_SECONDS=60)
+    cache.set("k", "v")  # fails in Redis, lands in memory: reads would look fine
+    assert cache.get("k") == "v"
+
+    with pytest.raises(ConnectionError, match="Redis unavailable"):
+        cache.check_shared()
+
+
+def test_check_shared_passes_with_redis_up(tiered):
+    tiered.check_shared()
+    assert tiered.stats()["l2"]["errors"] == 0

@@ -4,9 +4,10 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 
 from apps.core.config_versions import REDIS_HASH, ConfigWatcher, config_version_bump
+from apps.core.models import ConfigVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,3 +111,52 @@ def test_a_forced_poll_does_not_wait_for_a_slow_apply_and_is_still_applied():
         holder.join(JOIN_S)
     assert not holder.is_alive()
     assert calls == [0, version]  # the holder applied the change the forced poll announced
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """Reads of ConfigVersion fail as they do while PostgreSQL is down (Redis not used)."""
+
+    def fail(*args, **kwargs):
+        raise OperationalError("the database is unavailable (test)")
+
+    def go_down() -> None:
+        monkeypatch.setattr(ConfigVersion.objects, "values_list", fail)
+
+    return go_down
+
+
+def test_a_failed_read_of_the_versions_changes_nothing(seen, database_down, monkeypatch):
+    local, calls = seen
+    monkeypatch.setattr(local, "redis_client", lambda: None)
+    local.poll()
+    version = config_version_bump("things")
+    local.poll(force=True)
+    assert calls == [0, version]
+
+    database_down()
+    local.poll(force=True)
+
+    assert calls == [0, version]  # not re-applied as version 0
+    assert local._seen["things"] == version
+
+
+def test_an_apply_that_cannot_read_the_database_is_retried_at_the_next_check(monkeypatch, caplog):
+    local = ConfigWatcher(interval=3600)
+    monkeypatch.setattr(local, "redis_client", lambda: None)
+    attempts: list[int] = []
+
+    def reads_its_settings(version: int) -> None:
+        attempts.append(version)
+        if len(attempts) < 3:
+            raise OperationalError("the database is unavailable (test)")
+
+    local.register("things", reads_its_settings)
+    with caplog.at_level("WARNING", logger="apps.core.config_versions"):
+        local.poll(force=True)
+        local.poll(force=True)
+        local.poll(force=True)
+        local.poll(force=True)  # applied: not called again
+
+    assert attempts == [0, 0, 0]
+    assert len(caplog.records) == 1  # logged once, not at every check

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-import pytest
-from django_redis.cache import RedisCache
+import uuid
 
+import pytest
+from django.db import OperationalError
+from django_redis.cache import RedisCache
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.test import APIClient
+
+from apps.cache.backends import TieredCache
 from apps.monitoring import selectors
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +75,40 @@ def test_a_failing_database_makes_health_unhealthy_with_a_503(anon_client, monke
     response = anon_client.get(HEALTH)
     assert response.status_code == 503
     assert response.json() == {"status": "unhealthy"}
+
+
+def test_health_answers_when_the_session_user_cannot_be_read(db, monkeypatch, auditor):
+    browser = APIClient()
+    browser.force_login(auditor)  # a session: reading it needs the database
+
+    def unavailable(self, request):
+        raise OperationalError("the database is unavailable (test)")
+
+    monkeypatch.setattr(SessionAuthentication, "authenticate", unavailable)
+    response = browser.get(HEALTH)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "healthy"}  # answered as to anyone
+
+
+def test_a_tiered_cache_whose_redis_is_down_is_degraded_and_says_why(monkeypatch):
+    dead = TieredCache(
+        "redis://127.0.0.1:1/0",
+        {
+            "KEY_PREFIX": f"health-{uuid.uuid4().hex}",
+            "OPTIONS": {
+                "L1_LOCATION": uuid.uuid4().hex,
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+            },
+        },
+    )
+    monkeypatch.setattr(selectors, "cache", dead)
+
+    first = selectors.health_report()["components"]["cache"]
+    during_back_off = selectors.health_report()["components"]["cache"]
+
+    for component in (first, during_back_off):
+        assert component["status"] == "degraded"
+        assert "Redis unavailable" in component["detail"]
+    assert dead.stats()["l2"]["errors"] >= 1  # the cache statistics count it

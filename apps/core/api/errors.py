@@ -27,7 +27,7 @@ from rest_framework.views import exception_handler
 
 from apps.core.errors import ApplicationError, ServiceUnavailableError
 from apps.core.middleware import current_request_id
-from apps.core.pools.exhaustion import current_exhaustion_response, pool_exhaustion_error
+from apps.core.pools.unavailable import current_unavailable_response, database_unavailable_error
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception becomes a problem response."""
     if isinstance(exc, ApplicationError):
         return _application_error(exc)
-    if exhausted := pool_exhaustion_error(exc):  # database pool exhausted: 503, not 500
-        return _application_error(exhausted)
+    if unavailable := database_unavailable_error(exc):  # database busy or down: 503, not 500
+        return _application_error(unavailable)
     if isinstance(exc, RequestDataTooBig):  # a body without Content-Length read too far
         return _problem(413, body_too_large_detail())
     if isinstance(exc, SuspiciousOperation):  # e.g. more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
@@ -136,8 +136,8 @@ def handler404(request: HttpRequest, exception: Exception):
 
 
 def handler500(request: HttpRequest):
-    if exhausted := current_exhaustion_response():  # e.g. raised in a middleware
-        return exhausted
+    if unavailable := current_unavailable_response():  # e.g. raised in a middleware
+        return unavailable
     if _is_api(request):
         return problem_response(500, INTERNAL_ERROR_DETAIL)
     return defaults.server_error(request)

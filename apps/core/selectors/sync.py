@@ -2,6 +2,8 @@
 
 The freshness is read on every plan API response, so it is cached in the process for
 FRESHNESS_TTL_S (one small query a second at most); a sync in this process resets it.
+While the database cannot be read, responses keep the last freshness known (or say
+`unknown`) rather than failing: cached plan reads are served through an outage.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.core.models import HwaConnection, SyncRun
@@ -18,6 +21,7 @@ from apps.core.models.hwa import DEFAULT_CONNECTION
 
 FRESHNESS_TTL_S = 1.0
 NEVER = "never"
+UNKNOWN = "unknown"  # the database could not be read and nothing was known before
 STALE_FACTOR = 3
 NO_SUCCESS = "no successful sync yet"
 LAST_FAILED = "the last sync failed: {error}"
@@ -30,7 +34,7 @@ class Freshness:
     """When the mirror last synced successfully, and how the latest run ended."""
 
     synced_at: datetime | None
-    status: str  # ok, failed, running, or "never"
+    status: str  # ok, failed, running, "never", or "unknown" (database unavailable)
 
 
 _lock = threading.Lock()
@@ -49,12 +53,19 @@ def plan_freshness() -> Freshness:
     cached = _cached
     if cached is not None and cached[0] > now:
         return cached[1]
-    latest = _latest()
-    last_ok = latest if latest and latest.status == SyncRun.Status.OK else _latest(status="ok")
-    value = Freshness(last_ok.finished_at if last_ok else None, latest.status if latest else NEVER)
+    try:
+        value = _read_freshness()
+    except DatabaseError:  # the database is down: keep what we knew, try again in a second
+        value = cached[1] if cached is not None else Freshness(None, UNKNOWN)
     with _lock:
         _cached = (now + FRESHNESS_TTL_S, value)
     return value
+
+
+def _read_freshness() -> Freshness:
+    latest = _latest()
+    last_ok = latest if latest and latest.status == SyncRun.Status.OK else _latest(status="ok")
+    return Freshness(last_ok.finished_at if last_ok else None, latest.status if latest else NEVER)
 
 
 def freshness_reset() -> None:

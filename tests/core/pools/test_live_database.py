@@ -1,10 +1,12 @@
-"""The real psycopg pool on PostgreSQL: live rebuild, in-flight safety, exhaustion, stats."""
+"""The real psycopg pool on PostgreSQL: live rebuild, in-flight safety, exhaustion, stats,
+and outages (the breaker, the request deadline, the rebuild after recovery)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import psycopg
 import pytest
 from django.db import connection, connections
 from django.test import Client
@@ -12,8 +14,10 @@ from rest_framework.test import APIClient
 
 from apps.core.pools import database
 from apps.core.pools.defaults import PRESETS
-from apps.core.pools.exhaustion import POOL_EXHAUSTED
+from apps.core.pools.outage import OutageBreaker
+from apps.core.pools.unavailable import DATABASE_DOWN, POOL_EXHAUSTED
 from apps.core.selectors.pools import pool_stats
+from tests.bench.harness import free_port
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -125,3 +129,112 @@ def test_idle_connections_are_checked_every_health_check_interval():
     while database.state.checker.checks < start + 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert database.state.checker.checks >= start + 2
+
+
+# --- outages ----------------------------------------------------------------------------
+# Bounds the outage issue sets for a request and for health; observed figures are ~100x
+# lower, so a loaded machine does not make these flaky.
+FAST_503_S = 2.0
+HEALTH_S = 1.0
+
+
+class _Down:
+    """A probe target that stays down until released (the real _recover rebuilds the pool)."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def probe(self) -> None:
+        if not self.released.is_set():
+            raise OSError("connection refused (test)")
+
+
+@pytest.fixture
+def outage(monkeypatch):
+    """This process's breaker, replaced by one the test trips and releases."""
+    down = _Down()
+    breaker = OutageBreaker(probe=down.probe, recover=database._recover, interval=0.05)
+    monkeypatch.setattr(database, "breaker", breaker)
+    yield breaker, down
+    down.released.set()
+    deadline = time.monotonic() + 10
+    while breaker.is_open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    breaker.reset()
+
+
+def _timed(call) -> tuple[object, float]:
+    started = time.monotonic()
+    value = _in_thread(call)
+    return value, time.monotonic() - started
+
+
+def test_while_the_database_is_down_requests_fail_at_once_with_a_503(admin_user, outage):
+    breaker, _down = outage
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    breaker.trip(OSError("connection refused (test)"))
+
+    response, seconds = _timed(lambda: api.get("/api/v1/jobs/?q=uncached"))
+    health, health_seconds = _timed(lambda: api.get("/api/v1/health/"))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json()["detail"] == DATABASE_DOWN
+    assert seconds < FAST_503_S
+    assert health.status_code == 503
+    assert health.json()["components"]["database"]["status"] == "unhealthy"
+    assert "connection refused (test)" in health.json()["components"]["database"]["detail"]
+    assert health_seconds < HEALTH_S
+    assert pool_stats()["pools"]["database"]["outage"]["database_down"] is True
+
+
+def test_when_a_probe_gets_through_the_pool_is_rebuilt_and_serves(admin_user, outage):
+    breaker, down = outage
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    connection.close()
+    before = connection.pool
+    breaker.trip(OSError("connection refused (test)"))
+    assert _in_thread(lambda: api.get("/api/v1/jobs/")).status_code == 503
+
+    down.released.set()
+    deadline = time.monotonic() + 10
+    while breaker.is_open:
+        assert time.monotonic() < deadline, "the breaker never closed"
+        time.sleep(0.05)
+
+    assert connection.pool is not before
+    assert connection.pool.name.endswith("recovered")
+    assert _in_thread(lambda: api.get("/api/v1/jobs/")).status_code == 200
+
+
+def test_a_failed_connection_attempt_opens_the_breaker(outage):
+    breaker, _down = outage
+    dead = f"host=127.0.0.1 port={free_port()} user=postgres dbname=postgres"
+    with pytest.raises(psycopg.OperationalError):
+        database._ObservedConnection.connect(dead, connect_timeout=2)
+    assert breaker.is_open
+    assert "Connection refused" in breaker.snapshot().last_error
+
+
+def test_a_request_waits_for_a_connection_at_most_the_request_deadline(admin_user, settings):
+    settings.DB_REQUEST_TIMEOUT = 0.3
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    database.apply({**SMALL, "connection_timeout": 30}, version=106)  # background work: 30 s
+    connection.close()
+    pool = connection.pool
+    held = pool.getconn()
+    try:
+        response, seconds = _timed(lambda: api.get("/api/v1/jobs/"))
+        health, health_seconds = _timed(lambda: api.get("/api/v1/health/"))
+    finally:
+        pool.putconn(held)
+    assert response.status_code == 503
+    assert response.json()["detail"] == POOL_EXHAUSTED
+    assert seconds < FAST_503_S
+    # The pool is busy, the database is up: health says degraded, not unhealthy.
+    assert health.status_code == 200
+    assert health.json()["components"]["database"]["status"] == "degraded"
+    assert health_seconds < HEALTH_S
