@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -54,8 +53,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 change_rate=options["change_rate"],
                 tick_seconds=options["tick_seconds"],
-                # Today's plan, so the demo looks current; deterministic within a day.
-                start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+                wall_clock=True,  # today's plan: no time it reports is in the future
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
