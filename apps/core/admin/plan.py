@@ -11,10 +11,25 @@ from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 
 
+class ListedByHwaFilter(admin.SimpleListFilter):
+    """Workstations HWA lists now, or those it stopped listing (marked gone)."""
+
+    title = "listed by HWA"
+    parameter_name = "listed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Listed"), ("no", "Gone")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(gone_at__isnull=self.value() == "yes")
+        return queryset
+
+
 @admin.register(Workstation)
 class WorkstationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "type", "link_state", "updated_at"]
-    list_filter = ["type", "link_state"]
+    list_display = ["name", "type", "link_state", "updated_at", "gone_at"]
+    list_filter = [ListedByHwaFilter, "type", "link_state"]
     search_fields = ["name"]
 
 
