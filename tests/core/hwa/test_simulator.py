@@ -185,3 +185,23 @@ def test_refusing_for_a_while_over_http_stops_and_resumes_listening(sim, make_cl
     assert not sim.faults.refuse_connections
     wait_until(lambda: not port_refuses(sim))  # the listener reopens on its next poll
     assert client.ping()
+
+
+def test_a_restart_later_the_same_day_serves_the_same_ids() -> None:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    morning = SimulatorPlan(jobs=500, seed=3, start_time=start, now=start + timedelta(hours=8))
+    evening = SimulatorPlan(jobs=500, seed=3, start_time=start, now=start + timedelta(hours=20))
+    assert [j.hwa_id for j in morning.jobs] == [j.hwa_id for j in evening.jobs]
+    assert [s.hwa_id for s in morning.streams] == [s.hwa_id for s in evening.streams]
+    assert [j.state for j in morning.jobs] != [j.state for j in evening.jobs]
+
+
+def test_a_job_runs_for_its_duration_before_it_ends() -> None:
+    plan = SimulatorPlan(jobs=600, seed=8, change_rate=0.05, tick_seconds=60)
+    ended = []
+    for _ in range(30):
+        running = {job.hwa_id for job in plan.jobs if job.state == "EXEC"}
+        plan.tick()
+        ended += [plan.job(i) for i in running if plan.job(i).state in ("SUCC", "ABEND")]
+    assert ended
+    assert all(job.end - job.start >= job.duration for job in ended)

@@ -13,7 +13,8 @@ day begins: finished streams are replaced by the next day's instances (new ids) 
 unfinished ones are carried forward, as HWA does.
 
 Each tick advances the clock (by `tick_seconds`, or to the wall clock's time) and moves at
-most `change_rate` x jobs one step, chosen among the jobs that can move now. A sprinkling
+most `change_rate` x jobs one step, chosen among the jobs that can move now: the jobs of
+streams whose time has come, a running job once its run's duration has passed. A sprinkling
 of every internal state of hwa-api.md (and older ones such as SUSP) is present from the
 start and never moves, so a mirror shows them all.
 
@@ -165,6 +166,7 @@ class SimJob:
     end: datetime | None = None
     rerun_count: int = 0
     held_from: str | None = None
+    duration: timedelta = timedelta(minutes=5)  # how long a run takes
     v1: bytes | None = None
     v2: bytes | None = None
 
@@ -178,6 +180,7 @@ class SimJob:
 
 PLAN_DAY = timedelta(days=1)
 JOBS_PER_STREAM = 10
+MAX_RUN_S = 2 * 3600  # job runs take 20 s to 2 h, 10 minutes on average
 # A job run fails this often; half the failures of the past were rerun successfully.
 FAILURE_RATE = 0.03
 # The simulated operator reruns an abended job this many times at most, so a plan settles.
@@ -225,7 +228,11 @@ class SimulatorPlan:
             raise ValueError("now must fall within the plan day that begins at start_time")
         self.ticks = 0
         self._lock = threading.RLock()
-        self._rng = random.Random(seed)
+        # Two generators: `_shape` draws the plan's structure (ids, streams, times), `_rng`
+        # what depends on the clock (outcomes, moves), so a restart later the same day
+        # serves the same ids.
+        self._shape = random.Random(seed)
+        self._rng = random.Random(seed + 1)
         self.plan_id = str(self._uuid())
         self.workstations = self._make_workstations(jobs)
         self.streams: list[SimStream] = []
@@ -234,7 +241,7 @@ class SimulatorPlan:
 
     # --- generation ---------------------------------------------------------------------
     def _uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
+        return uuid.UUID(int=self._shape.getrandbits(128), version=4)
 
     def _make_workstations(self, jobs: int) -> list[SimWorkstation]:
         count = min(60, max(12, jobs // 1000))
@@ -242,7 +249,7 @@ class SimulatorPlan:
         for n in range(1, count):
             kind = WORKSTATION_TYPES[(n - 1) % len(WORKSTATION_TYPES)]
             # Positions 1 and 2 guarantee every link state is present at least once.
-            link = {1: "UNLINKED", 2: "OFFLINE"}.get(n) or self._rng.choices(
+            link = {1: "UNLINKED", 2: "OFFLINE"}.get(n) or self._shape.choices(
                 ("LINKED", "UNLINKED", "OFFLINE"), weights=(80, 12, 8)
             )[0]
             name = f"{_TYPE_PREFIX[kind]}{n:03d}"
@@ -250,14 +257,14 @@ class SimulatorPlan:
         return result
 
     def _make_stream(self, number: int) -> SimStream:
-        offset = timedelta(minutes=self._rng.randrange(24 * 60))
-        workstation = self._rng.choice(self.workstations).name
+        offset = timedelta(minutes=self._shape.randrange(24 * 60))
+        workstation = self._shape.choice(self.workstations).name
         stream = SimStream(
             str(self._uuid()),
             f"JS_{number:05d}",
             workstation,
             self.start_time + offset,
-            span=timedelta(minutes=self._rng.randrange(20, 300)),
+            span=timedelta(minutes=self._shape.randrange(20, 300)),
         )
         self.streams.append(stream)
         return stream
@@ -270,8 +277,8 @@ class SimulatorPlan:
                 stream = self._make_stream(index // JOBS_PER_STREAM)
             assert stream is not None
             workstation = stream.workstation
-            if self._rng.random() < 0.2:
-                workstation = self._rng.choice(self.workstations).name
+            if self._shape.random() < 0.2:
+                workstation = self._shape.choice(self.workstations).name
             job = SimJob(str(self._uuid()), f"JOB_{index:06d}", stream, workstation, "WAIT")
             self._replay(job)
             stream.jobs.append(job)
@@ -284,13 +291,13 @@ class SimulatorPlan:
     def _replay(self, job: SimJob) -> None:
         """Put a new job where its stream's timeline says it is at `now`."""
         stream = job.stream
-        planned = stream.scheduled_time + stream.span * self._rng.random()
-        duration = timedelta(seconds=20 + int(self._rng.expovariate(1 / 600)))
+        planned = stream.scheduled_time + stream.span * self._shape.random()
+        job.duration = timedelta(seconds=min(MAX_RUN_S, 20 + int(self._shape.expovariate(1 / 600))))
         if planned > self.now:
             return  # not launched yet: WAIT
         job.state, job.start = "EXEC", planned.replace(microsecond=0)
-        if planned + duration <= self.now:
-            self._end(job, (planned + duration).replace(microsecond=0))
+        if job.start + job.duration <= self.now:
+            self._end(job, job.start + job.duration)
             if job.state == "ABEND" and self._rng.random() < 0.5:
                 job.state, job.return_code, job.rerun_count = "SUCC", 0, 1
 
@@ -377,9 +384,11 @@ class SimulatorPlan:
         state = job.state
         if state == "WAIT":
             return job.stream.scheduled_time <= self.now
+        if state == "EXEC":  # a run takes its time
+            return job.start is None or job.start + job.duration <= self.now
         if state == "ABEND":
             return job.rerun_count < AUTO_RERUNS
-        return state in ("READY", "EXEC")
+        return state == "READY"
 
     def _advance(self, job: SimJob) -> None:
         state = job.state

@@ -29,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="default: HWA_SIMULATOR_PASSWORD local secret")
         parser.add_argument("--change-rate", type=float, default=0.01, help="jobs per tick")
         parser.add_argument("--tick-seconds", type=float, default=10.0, help="0: no auto tick")
+        parser.add_argument(
+            "--mid-day",
+            action="store_true",
+            help="A fixed past plan at noon instead of today's on the wall clock "
+            "(benchmarks: the same work to do at any hour).",
+        )
         parser.add_argument("--latency-ms", type=int, default=0)
         parser.add_argument("--error-rate", type=float, default=0.0)
         parser.add_argument("--malformed-json", action="store_true")
@@ -53,7 +59,8 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 change_rate=options["change_rate"],
                 tick_seconds=options["tick_seconds"],
-                wall_clock=True,  # today's plan: no time it reports is in the future
+                # Today's plan on the wall clock: no time it reports is in the future.
+                wall_clock=not options["mid_day"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
