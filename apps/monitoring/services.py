@@ -48,6 +48,11 @@ def changed_fields(before: dict, after: dict) -> dict[str, tuple[Any, Any]]:
     return {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
 
 
+AUDIT_PRUNED = (
+    "{count} audit events recorded before {older_than:%Y-%m-%d %H:%M} UTC deleted (retention)"
+)
+
+
 def audit_events_prune(
     *,
     older_than: datetime,
@@ -58,10 +63,21 @@ def audit_events_prune(
 ) -> Deleted:
     """Delete audit events recorded before `older_than`, in bounded batches.
 
-    The one place audit rows are deleted: when audit rows are chained by hashes, this is
-    where the chain's new first row gets anchored.
+    The one place audit rows are deleted, and it leaves a trace: an "audit.prune" event
+    saying how many went and up to when. (When audit rows are chained by hashes, this is
+    where the chain's new first row gets anchored.)
     """
     old = AuditEvent.objects.filter(at__lt=older_than)
     if dry_run:
         return Deleted(old.count(), True)
-    return delete_in_batches(old, batch_size=batch_size, progress=progress, deadline=deadline)
+    deleted = delete_in_batches(old, batch_size=batch_size, progress=progress, deadline=deadline)
+    if deleted.count:
+        audit_record(
+            actor=None,
+            source=AuditEvent.Source.SYSTEM,
+            action="audit.prune",
+            target="audit",
+            after={"deleted": deleted.count, "older_than": older_than.isoformat()},
+            detail=AUDIT_PRUNED.format(count=deleted.count, older_than=older_than),
+        )
+    return deleted

@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -21,6 +21,7 @@ from apps.core.management.commands import sync_plan as sync_plan_command
 from apps.core.models import JobAction, JobStatusEvent, SyncRun, Workstation
 from apps.core.services.retention import history_prune
 from apps.monitoring.models import AuditEvent
+from apps.monitoring.services import AUDIT_PRUNED
 from tests.factories import JobFactory, JobStatusEventFactory, WorkstationFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,16 @@ def test_it_deletes_only_rows_past_their_retention(history) -> None:
     assert all(_exists(row) for row in history["recent"])
     assert set(result.counts.values()) == {1}
     assert result.complete
+
+
+def test_pruning_the_audit_log_leaves_a_trace_in_it(history) -> None:
+    history_prune()
+
+    trace = AuditEvent.objects.get(action="audit.prune")
+    assert trace.after["deleted"] == 1
+    cutoff = datetime.fromisoformat(trace.after["older_than"])
+    assert trace.detail == AUDIT_PRUNED.format(count=1, older_than=cutoff)
+    assert timezone.now() - cutoff >= timedelta(days=30)
 
 
 def test_a_dry_run_counts_and_deletes_nothing(history) -> None:
