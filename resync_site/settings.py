@@ -322,6 +322,15 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- History retention ----------------------------------------------------------------
+# Days each kind of history is kept; `prune_history` and the sync loop delete older rows.
+RETENTION_KINDS = ("status_events", "sync_runs", "job_actions", "audit_events", "gone_workstations")
+RESYNC_RETENTION_DAYS = env_int("RESYNC_RETENTION_DAYS", 30, minimum=1)
+RESYNC_RETENTION = {
+    kind: env_int(f"RESYNC_RETENTION_DAYS_{kind.upper()}", RESYNC_RETENTION_DAYS, minimum=1)
+    for kind in RETENTION_KINDS
+}
+
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
 LOGGING = {

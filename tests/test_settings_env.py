@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -104,3 +105,27 @@ def test_a_bad_database_url_is_named():
     result = _import_settings({"DATABASE_URL": "nonsense://"})
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_retention_days_apply_to_every_kind_unless_overridden():
+    result = subprocess.run(
+        [sys.executable, "-c", "import resync_site.settings as s; print(s.RESYNC_RETENTION)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "RESYNC_RETENTION_DAYS": "7",
+            "RESYNC_RETENTION_DAYS_AUDIT_EVENTS": "365",
+        },
+    )
+    retention = ast.literal_eval(result.stdout)
+    assert retention.pop("audit_events") == 365
+    assert set(retention.values()) == {7}
+
+
+def test_a_retention_of_zero_days_is_refused():
+    result = _import_settings({"RESYNC_RETENTION_DAYS": "0"})
+    assert result.returncode != 0
+    assert "RESYNC_RETENTION_DAYS must be at least 1" in result.stderr

@@ -1,4 +1,4 @@
-"""Fast bulk inserts of plain rows.
+"""Fast bulk inserts of plain rows, and deletes in bounded batches.
 
 The ORM's bulk_create builds a model instance per row and prepares every value in
 Python, which dominates loading 100,000 rows. On PostgreSQL rows go through COPY instead;
@@ -8,10 +8,12 @@ elsewhere they fall back to bulk_create. Callers pass explicit primary keys and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from django.core.management.color import no_style
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 BATCH_SIZE = 5000
 
@@ -47,3 +49,40 @@ def _bulk_create(model, columns, rows) -> int:
     objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
     model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
     return len(objects)
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """How many rows a batched delete removed, and whether it got through all of them."""
+
+    count: int
+    complete: bool
+
+
+def delete_in_batches(
+    queryset: models.QuerySet,
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+    deadline: float | None = None,
+) -> Deleted:
+    """Delete the rows of `queryset`, at most `batch_size` per statement and transaction.
+
+    Each batch is bounded by a primary-key range: the id of the batch_size-th matching
+    row, then DELETE ... WHERE <the filter> AND id <= it. Never one DELETE over a whole
+    backlog, which would hold its locks and grow the WAL for as long as it runs. Stops
+    early (complete=False) once `deadline` (time.monotonic()) has passed.
+    """
+    label, deleted = queryset.model._meta.label, 0
+    ordered = queryset.order_by("pk").values_list("pk", flat=True)
+    while deadline is None or time.monotonic() < deadline:
+        boundary = list(ordered[batch_size - 1 : batch_size])
+        batch = queryset.filter(pk__lte=boundary[0]) if boundary else queryset
+        with transaction.atomic():
+            count = batch.delete()[1].get(label, 0)
+        deleted += count
+        if progress is not None:
+            progress(count)
+        if not boundary:
+            return Deleted(deleted, True)
+    return Deleted(deleted, False)

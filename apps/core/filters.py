@@ -44,10 +44,16 @@ class WorkstationFilter(StrictFilterSet):
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=64)
     type = filters.CharFilter(lookup_expr="iexact", max_length=16)
     link_state = filters.CharFilter(lookup_expr="iexact", max_length=16)
+    gone = filters.BooleanFilter(
+        field_name="gone_at",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: only workstations HWA no longer lists; false: only listed ones.",
+    )
 
     class Meta:
         model = Workstation
-        fields = ["q", "type", "link_state"]
+        fields = ["q", "type", "link_state", "gone"]
 
 
 class JobStreamFilter(StrictFilterSet):

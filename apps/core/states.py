@@ -21,6 +21,8 @@ Undecided                DONE, EXTRN, USER, unknown   HWA itself does not know t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 
 
@@ -74,7 +76,8 @@ CURRENT_INTERNAL_STATES = (
 )  # fmt: skip
 
 # Job stream states (conman showschedules): HWA 10.2's documented ones, CANCP (how CANCELP is
-# abbreviated), and CANCL and WAIT, which older releases and the bundled simulator report.
+# abbreviated), and CANCL and WAIT, which older releases report (the bundled simulator reports
+# HOLD, READY, EXEC, SUCC, ABEND and CANCL: see stream_state below).
 JOB_STREAM_STATES = (
     "ABEND", "ADD", "CANCL", "CANCP", "ERROR", "EXEC", "EXTRN", "HOLD", "READY", "STUCK",
     "SUCC", "SUPPR", "WAIT",
@@ -102,3 +105,35 @@ def _states_by_status() -> dict[JobStatus, list[str]]:
     for state, status in STATUS_BY_INTERNAL_STATE.items():
         grouped.setdefault(status, []).append(state)
     return grouped
+
+
+# --- Job streams ------------------------------------------------------------------------
+# HWA reports a job stream's own internal state (conman `showschedules`): HOLD (waiting for
+# its start time or a dependency), READY, EXEC, SUCC, ABEND, STUCK, CANCL, SUPPR... It
+# reflects the stream's jobs. The simulator computes it with `stream_state`; the sync keeps
+# the state HWA reports and uses `stream_state` only for a stream HWA did not describe.
+
+# The job will not run again unless an operator reruns it.
+ENDED_JOB_STATES = frozenset({"SUCC", "ABEND", "FAIL", "ERROR", "CANCL", "DONE", "SUPPR"})
+FAILED_JOB_STATES = frozenset({"ABEND", "FAIL", "ERROR"})
+# Launched and not ended yet (PEND, ABENP and SUCCP await a confirmation).
+RUNNING_JOB_STATES = frozenset({"INTRO", "EXEC", "PEND", "ABENP", "SUCCP", "BOUND", "RJOB"})
+
+
+def stream_state(job_states: Iterable[str], *, due: bool) -> str:
+    """A job stream's internal state from its jobs' states.
+
+    All jobs ended: ABEND if one failed, CANCL if all were cancelled, else SUCC. Some job
+    launched or ended: EXEC. Nothing launched yet: READY once the stream's start time has
+    come (`due`), HOLD before. A stream without jobs completes as soon as it is due.
+    """
+    states = [state.strip().upper() for state in job_states]
+    if not states:
+        return "SUCC" if due else "HOLD"
+    if all(state in ENDED_JOB_STATES for state in states):
+        if any(state in FAILED_JOB_STATES for state in states):
+            return "ABEND"
+        return "CANCL" if all(state == "CANCL" for state in states) else "SUCC"
+    if any(state in RUNNING_JOB_STATES or state in ENDED_JOB_STATES for state in states):
+        return "EXEC"
+    return "READY" if due else "HOLD"

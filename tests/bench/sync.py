@@ -64,6 +64,7 @@ def main() -> None:
             str(args.jobs),
             "--tick-seconds",
             "0",
+            "--mid-day",
             "--password",
             PASSWORD,
         ],

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from django.db import connection as db_connection
 from django.db import connections
+from django.utils import timezone
 
 from apps.core.hwa.errors import MALFORMED_JSON
+from apps.core.hwa.simulator.plan import SimWorkstation
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
-from apps.core.services.sync import SKIPPED_DETAIL, plan_sync
+from apps.core.selectors.sync import Freshness, freshness_reset, plan_freshness
+from apps.core.services.sync import FOLD_WINDOW, LOCK_KEY, SKIPPED_DETAIL, plan_sync
+from apps.core.states import stream_state
+from apps.monitoring.selectors import health_report
 from tests.core.sync_fixtures import JOBS
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +126,128 @@ def test_a_claimed_run_makes_another_skip(hwa) -> None:
 
     assert run.status == SyncRun.Status.SKIPPED
     assert not Job.objects.exists()
+
+
+# --- workstations HWA stops listing ------------------------------------------------------
+def test_a_workstation_hwa_stops_listing_is_marked_gone_and_comes_back(sim, hwa) -> None:
+    spare = SimWorkstation("ws-spare", "AGT999", "AGENT", "LINKED")  # no job runs on it
+    sim.plan.workstations.append(spare)
+    plan_sync(client=hwa)
+    sim.plan.workstations.remove(spare)
+
+    run = plan_sync(client=hwa)
+
+    row = Workstation.objects.get(name="AGT999")
+    assert row.gone_at is not None
+    assert run.counts["workstations"]["removed"] == 1
+    assert not Workstation.objects.exclude(name="AGT999").filter(gone_at__isnull=False).exists()
+    sim.plan.workstations.append(spare)
+    plan_sync(client=hwa)
+    assert Workstation.objects.get(name="AGT999").gone_at is None
+
+
+def test_a_workstation_jobs_still_run_on_is_not_gone(sim, hwa) -> None:
+    plan_sync(client=hwa)
+    used = sim.plan.jobs[0].workstation
+    sim.plan.workstations = [ws for ws in sim.plan.workstations if ws.name != used]
+
+    plan_sync(client=hwa)
+
+    assert Workstation.objects.get(name=used).gone_at is None
+
+
+# --- job stream states --------------------------------------------------------------------
+def test_the_mirror_keeps_the_stream_state_hwa_reports(sim, hwa) -> None:
+    sim.plan.tick(5)
+    plan_sync(client=hwa)
+
+    mirrored = dict(JobStream.objects.values_list("hwa_id", "state"))
+    assert mirrored == {s.hwa_id: s.internal_state for s in sim.plan.streams}
+    assert len(set(mirrored.values())) >= 3
+
+
+def test_a_stream_hwa_does_not_describe_gets_the_state_its_jobs_imply(sim, hwa) -> None:
+    stream = next(s for s in sim.plan.streams if s.internal_state == "EXEC")
+    sim.plan.streams.remove(stream)  # listed by its jobs only
+
+    plan_sync(client=hwa)
+
+    mirrored = JobStream.objects.get(hwa_id=stream.hwa_id)
+    assert mirrored.state == stream_state([j.state for j in stream.jobs], due=True) == "EXEC"
+
+
+# --- compact run history ------------------------------------------------------------------
+def test_runs_that_change_nothing_are_counted_on_one_row(hwa) -> None:
+    plan_sync(client=hwa)  # creates the mirror: a row of its own
+    for _ in range(3):
+        last = plan_sync(client=hwa)
+
+    rows = list(SyncRun.objects.order_by("started_at"))
+    assert len(rows) == 2
+    unchanged = rows[1]
+    assert unchanged.repeats == 2
+    assert unchanged.last_finished_at == last.finished_at > unchanged.finished_at
+    freshness_reset()
+    assert plan_freshness() == Freshness(unchanged.last_finished_at, "ok")
+
+
+def test_a_run_that_changes_something_gets_its_own_row(sim, hwa) -> None:
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)
+    sim.plan.tick()
+
+    run = plan_sync(client=hwa)
+
+    assert SyncRun.objects.count() == 3
+    assert SyncRun.objects.get(pk=run.pk).repeats == 0
+
+
+def test_health_sees_the_latest_repeat(hwa_connection, hwa) -> None:
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)
+    folded = SyncRun.objects.get(repeats=1)
+    # The row's own run is long past; only its repeat is recent.
+    SyncRun.objects.filter(pk=folded.pk).update(finished_at=timezone.now() - timedelta(hours=1))
+
+    assert health_report()["components"]["hwa_sync"]["status"] == "healthy"
+
+
+def test_a_repeat_after_the_fold_window_starts_a_new_row(hwa) -> None:
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)
+    old = timezone.now() - FOLD_WINDOW - timedelta(minutes=1)
+    SyncRun.objects.update(started_at=old)
+
+    plan_sync(client=hwa)
+
+    assert SyncRun.objects.count() == 3
+
+
+def test_skipped_runs_are_counted_on_one_row(hwa) -> None:
+    with _another_sync_running():
+        runs = [plan_sync(client=hwa) for _ in range(3)]
+
+    assert {run.status for run in runs} == {SyncRun.Status.SKIPPED}
+    skipped = SyncRun.objects.get(status=SyncRun.Status.SKIPPED)
+    assert skipped.repeats == 2
+    assert skipped.last_finished_at == runs[-1].finished_at
+
+
+@contextmanager
+def _another_sync_running() -> Iterator[None]:
+    """Hold the sync's claim as another process would."""
+    if db_connection.vendor != "postgresql":
+        claim = SyncRun.objects.create(status=SyncRun.Status.RUNNING)
+        yield
+        claim.delete()
+        return
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        try:
+            yield
+        finally:
+            # Unlock before closing: a pooled connection would keep the session's lock.
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+    other.close()

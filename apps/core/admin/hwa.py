@@ -110,7 +110,16 @@ class HwaConnectionAdmin(RequiredPermissionAdmin, admin.ModelAdmin):
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
     required_permission = VIEW_MONITORING
-    list_display = ["started_at", "finished_at", "status", "events", "host", "error"]
+    list_display = [
+        "started_at",
+        "finished_at",
+        "status",
+        "events",
+        "repeats",
+        "last_finished_at",
+        "host",
+        "error",
+    ]
     list_filter = ["status"]
     date_hierarchy = "started_at"
 

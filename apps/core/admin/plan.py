@@ -12,11 +12,26 @@ from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 from apps.security.permissions import VIEW_PLAN
 
 
+class ListedByHwaFilter(admin.SimpleListFilter):
+    """Workstations HWA lists now, or those it stopped listing (marked gone)."""
+
+    title = "listed by HWA"
+    parameter_name = "listed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Listed"), ("no", "Gone")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(gone_at__isnull=self.value() == "yes")
+        return queryset
+
+
 @admin.register(Workstation)
 class WorkstationAdmin(ReadOnlyAdmin):
     required_permission = VIEW_PLAN
-    list_display = ["name", "type", "link_state", "updated_at"]
-    list_filter = ["type", "link_state"]
+    list_display = ["name", "type", "link_state", "updated_at", "gone_at"]
+    list_filter = [ListedByHwaFilter, "type", "link_state"]
     search_fields = ["name"]
 
 

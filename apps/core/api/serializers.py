@@ -11,7 +11,7 @@ from apps.core.states import JobStatus
 class WorkstationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workstation
-        fields = ["id", "name", "type", "link_state", "updated_at"]
+        fields = ["id", "name", "type", "link_state", "updated_at", "gone_at"]
 
 
 class JobStreamSerializer(serializers.ModelSerializer):

@@ -72,7 +72,7 @@ class WorkstationViewSet(ReadOnlyViewSet):
     queryset = selectors.workstation_list()
     serializer_class = serializers.WorkstationSerializer
     filterset_class = WorkstationFilter
-    ordering_fields = ["id", "name", "type", "link_state"]
+    ordering_fields = ["id", "name", "type", "link_state", "gone_at"]
     ordering = ["name"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -109,12 +111,25 @@ class SyncRun(models.Model):
     events = models.PositiveIntegerField(default=0, help_text="Job status events written.")
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True, help_text="host:pid that ran it.")
+    # A run that changed nothing and ended like the previous one is not a row of its own:
+    # the previous row counts it (a sync every 5 s would otherwise add 17,000 rows a day).
+    repeats = models.PositiveIntegerField(
+        default=0, help_text="Later runs with the same outcome that changed nothing."
+    )
+    last_finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last of those repeats finished."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
         return f"sync {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+    @property
+    def latest_finished_at(self) -> datetime | None:
+        """When this run, or the last repeat it stands for, finished."""
+        return self.last_finished_at or self.finished_at
 
     @property
     def duration_s(self) -> float | None:

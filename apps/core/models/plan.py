@@ -24,6 +24,12 @@ class Workstation(models.Model):
         max_length=16, db_index=True, help_text="LINKED, UNLINKED or OFFLINE, as HWA reports it."
     )
     updated_at = models.DateTimeField(default=timezone.now)
+    # Marked, not deleted: jobs and streams may still refer to it, and a workstation HWA
+    # lists again comes back with its history. prune_history deletes one gone for longer
+    # than the retention once nothing refers to it.
+    gone_at = models.DateTimeField(
+        null=True, blank=True, help_text="When HWA stopped listing it; empty while listed."
+    )
 
     class Meta:
         ordering = ["name"]

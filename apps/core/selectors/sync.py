@@ -1,9 +1,11 @@
 """Reads about plan syncs: how fresh the mirror is, and whether syncing is healthy.
 
 The freshness is read on every plan API response, so it is cached in the process for
-FRESHNESS_TTL_S (one small query a second at most); a sync in this process resets it.
-While the database cannot be read, responses keep the last freshness known (or say
-`unknown`) rather than failing: cached plan reads are served through an outage.
+FRESHNESS_TTL_S (one small query a second at most); a sync in this process resets it. A
+run row may stand for repeats of itself (see services/sync.py): its `last_finished_at` is
+when the latest of them finished. While the database cannot be read, responses keep the
+last freshness known (or say `unknown`) rather than failing: cached plan reads are served
+through an outage.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ _cached: tuple[float, Freshness] | None = None
 
 def _latest(**filters) -> SyncRun | None:
     runs = SyncRun.objects.exclude(status=SyncRun.Status.SKIPPED).filter(**filters)
-    return runs.order_by("-started_at", "-id").only("status", "finished_at", "error").first()
+    fields = ("status", "started_at", "finished_at", "last_finished_at", "error")
+    return runs.order_by("-started_at", "-id").only(*fields).first()
 
 
 def plan_freshness() -> Freshness:
@@ -65,7 +68,8 @@ def plan_freshness() -> Freshness:
 def _read_freshness() -> Freshness:
     latest = _latest()
     last_ok = latest if latest and latest.status == SyncRun.Status.OK else _latest(status="ok")
-    return Freshness(last_ok.finished_at if last_ok else None, latest.status if latest else NEVER)
+    synced_at = last_ok.latest_finished_at if last_ok else None
+    return Freshness(synced_at, latest.status if latest else NEVER)
 
 
 def freshness_reset() -> None:
@@ -96,8 +100,8 @@ def check_hwa_sync() -> None:
     if last_ok is None:
         if now - connection.created_at > limit:
             raise RuntimeError(NO_SUCCESS)
-    elif now - last_ok.finished_at > limit:
-        age = (now - last_ok.finished_at).total_seconds()
+    elif now - last_ok.latest_finished_at > limit:
+        age = (now - last_ok.latest_finished_at).total_seconds()
         raise RuntimeError(
             TOO_OLD.format(age=age, factor=STALE_FACTOR, interval=connection.sync_interval)
         )

@@ -19,9 +19,21 @@ JobStatusEvent.
 
 VANISHED OBJECTS. The mirror is the *current* plan: a job HWA no longer lists (the plan
 moved on, a job was deleted) is deleted with its events; a job stream is deleted once it
-is no longer listed and no job refers to it. Workstations are never deleted: they belong to
-the network, which outlives a plan (their type and link state are kept up to date). Job
-actions keep the job's HWA id, not a foreign key, so their history survives.
+is no longer listed and no job refers to it. A workstation HWA no longer lists (and no
+listed stream or job refers to) is marked gone (`gone_at`, counted as "removed"), not
+deleted: it belongs to the network, which outlives a plan, and comes back with its history
+if HWA lists it again; `prune_history` deletes it once it has been gone longer than the
+retention. Job actions keep the job's HWA id, not a foreign key, so their history survives.
+
+STREAM STATES. A job stream's state is the one HWA reports (it reflects its jobs, and can
+say what jobs cannot: held, cancelled, stuck). Only a stream HWA did not describe (not
+listed, or listed without a state) gets the state its jobs imply, by the one rule in
+`apps.core.states.stream_state`.
+
+RUN HISTORY. A run that changed nothing and ended like the latest run (same status, same
+error, same counts) is not recorded as a row of its own: the latest row's `repeats` goes
+up and its `last_finished_at` moves on, for up to FOLD_WINDOW after that row started.
+Freshness and health read `last_finished_at`. Skipped runs fold the same way, per host.
 
 ONE AT A TIME. On PostgreSQL a run holds a session advisory lock (`pg_try_advisory_lock`),
 so any number of processes on any number of hosts may run `sync_plan --loop`: one works,
@@ -32,15 +44,18 @@ a claim older than STALE_CLAIM counts as abandoned.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -55,6 +70,7 @@ from apps.core.services.mirror import (
     job_synced_values,
     mirror_write,
 )
+from apps.core.states import stream_state
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +79,7 @@ LOCK_KEY = 0x5245_5359_4E43
 STALE_CLAIM = timedelta(hours=1)
 SKIPPED_DETAIL = "another plan sync is running"
 INTERRUPTED = "interrupted: the process running it stopped"
-KEEP_RUNS = timedelta(days=7)
+FOLD_WINDOW = timedelta(hours=1)
 
 Progress = Callable[[str, int], None]
 
@@ -153,26 +169,64 @@ def _claim() -> Iterator[SyncRun | None]:
 
 def _record_skipped() -> SyncRun:
     now = timezone.now()
-    return SyncRun.objects.create(
+    run = SyncRun(
         status=SyncRun.Status.SKIPPED,
         started_at=now,
         finished_at=now,
+        last_finished_at=now,
         error=SKIPPED_DETAIL,
         host=_host(),
     )
+    if not _fold_repeat(run):
+        run.save()
+    return run
 
 
 def _finish(
     run: SyncRun, status: str, *, outcome: _Outcome | None = None, error: str = ""
 ) -> SyncRun:
-    run.status, run.error, run.finished_at = status, error, timezone.now()
+    run.status, run.error = status, error
+    run.finished_at = run.last_finished_at = timezone.now()
     if outcome is not None:
         run.counts = {kind: asdict(counts) for kind, counts in outcome.counts.items()}
         run.events = outcome.events
-    run.save()
-    SyncRun.objects.filter(started_at__lt=run.started_at - KEEP_RUNS).delete()
+    if _fold_repeat(run):
+        run.delete()  # the claim row; the returned object still describes this run
+    else:
+        run.save()
     freshness_reset()
     return run
+
+
+def _fold_repeat(run: SyncRun) -> bool:
+    """Count `run` on the latest row if it changed nothing and ended the same way."""
+    if _changed_something(run):
+        return False
+    earlier = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).exclude(pk=run.pk)
+    if run.status == SyncRun.Status.SKIPPED:
+        earlier = earlier.filter(status=SyncRun.Status.SKIPPED, host=run.host)
+    else:
+        earlier = earlier.exclude(status=SyncRun.Status.SKIPPED)
+    latest = earlier.order_by("-started_at", "-id").first()
+    if latest is None or _outcome(latest) != _outcome(run):
+        return False
+    if latest.started_at < run.started_at - FOLD_WINDOW:
+        return False  # a new row now and then keeps a timeline, and lets retention work
+    folded = SyncRun.objects.filter(pk=latest.pk).update(
+        repeats=F("repeats") + 1, last_finished_at=run.finished_at
+    )
+    return bool(folded)
+
+
+def _changed_something(run: SyncRun) -> bool:
+    kinds = run.counts.values()
+    return bool(run.events) or any(
+        c.get(k) for c in kinds for k in ("created", "updated", "removed")
+    )
+
+
+def _outcome(run: SyncRun) -> tuple:
+    return (run.status, run.error, run.counts, run.events)
 
 
 def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
@@ -207,7 +261,9 @@ def _apply_workstations(
     # Referenced but not listed (e.g. a workstation HWA's query does not return): keep the link.
     referenced = {s.workstation for s in snapshot.streams}
     referenced |= {j.workstation for j in snapshot.jobs.values()}
-    for name in referenced - wanted.keys() - {None}:
+    if None in referenced:  # an object without a workstation goes on "UNKNOWN"
+        referenced = (referenced - {None}) | {"UNKNOWN"}
+    for name in referenced - wanted.keys():
         wanted[name] = ("", "")
     existing = {ws.name: ws for ws in Workstation.objects.all()}
     counts = outcome.counts.setdefault("workstations", KindCounts())
@@ -216,21 +272,30 @@ def _apply_workstations(
         row = existing.get(name)
         if row is None:
             new.append(Workstation(name=name, type=kind, link_state=link, updated_at=now))
-        elif (row.type, row.link_state) != (kind, link) and (kind or link):
-            row.type, row.link_state, row.updated_at = kind, link, now
+        elif row.gone_at is not None or (
+            (row.type, row.link_state) != (kind, link) and (kind or link)
+        ):
+            if kind or link:
+                row.type, row.link_state = kind, link
+            row.gone_at, row.updated_at = None, now  # listed (again)
             changed.append(row)
         else:
             counts.unchanged += 1
+    gone = [row for name, row in existing.items() if name not in wanted and row.gone_at is None]
+    for row in gone:
+        row.gone_at = row.updated_at = now
     mirror.create(Workstation, new)
-    mirror.update(Workstation, changed, ["type", "link_state", "updated_at"])
-    counts.created, counts.updated = len(new), len(changed)
+    mirror.update(Workstation, changed + gone, ["type", "link_state", "gone_at", "updated_at"])
+    counts.created, counts.updated, counts.removed = len(new), len(changed), len(gone)
     return dict(Workstation.objects.values_list("name", "id"))
 
 
 def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
     wanted = {stream.hwa_id: stream for stream in snapshot.streams}
+    job_states: dict[str, list[str]] = defaultdict(list)
     for job in snapshot.jobs.values():
         key = job_stream_key(job)
+        job_states[key].append(job.internal_state or "")
         if key not in wanted:  # a job whose stream was not listed: mirror what the job says
             wanted[key] = JobStreamRecord(
                 hwa_id=key,
@@ -238,6 +303,12 @@ def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
                 workstation=job.workstation,
                 scheduled_time=job.stream_scheduled_time,
             )
+    now = timezone.now()
+    for key, stream in wanted.items():
+        if not stream.internal_state:  # HWA did not say: the state its jobs imply
+            due = stream.scheduled_time is None or stream.scheduled_time <= now
+            state = stream_state(job_states[key], due=due)
+            wanted[key] = dataclasses.replace(stream, internal_state=state)
     return wanted
 
 

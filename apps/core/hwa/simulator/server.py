@@ -254,7 +254,13 @@ class SimulatorServer:
     def stats(self) -> dict[str, Any]:
         with self._counts_lock:
             requests = {f"{m} {p}": n for (m, p), n in sorted(self._counts.items())}
-        return {"requests": requests, "ticks": self.plan.ticks, "jobs": len(self.plan.jobs)}
+        plan = self.plan
+        return {
+            "requests": requests,
+            "ticks": plan.ticks,
+            "jobs": len(plan.jobs),
+            "now": plan.now.isoformat(),
+        }
 
     def check_auth(self, header: str | None) -> bool:
         if self.faults.wrong_credentials or not header or not header.startswith("Basic "):
@@ -272,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Routes one request; HTTP/1.1 keep-alive so the client's pool reuses connections."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately: with Nagle's algorithm on, the client's
+    # delayed ACK held every keep-alive response back for about 40 ms.
+    disable_nagle_algorithm = True
     server: _Server
     server_version = "HWA-Simulator/1.0"
 

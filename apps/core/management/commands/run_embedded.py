@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +47,7 @@ class Command(BaseCommand):
             jobs=options["jobs"],
             seed=1,
             tick_seconds=options["tick_seconds"],
-            start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+            wall_clock=True,
         )
         sim = SimulatorServer(
             plan=plan,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="default: HWA_SIMULATOR_PASSWORD local secret")
         parser.add_argument("--change-rate", type=float, default=0.01, help="jobs per tick")
         parser.add_argument("--tick-seconds", type=float, default=10.0, help="0: no auto tick")
+        parser.add_argument(
+            "--mid-day",
+            action="store_true",
+            help="A fixed past plan at noon instead of today's on the wall clock "
+            "(benchmarks: the same work to do at any hour).",
+        )
         parser.add_argument("--latency-ms", type=int, default=0)
         parser.add_argument("--error-rate", type=float, default=0.0)
         parser.add_argument("--malformed-json", action="store_true")
@@ -54,8 +59,8 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 change_rate=options["change_rate"],
                 tick_seconds=options["tick_seconds"],
-                # Today's plan, so the demo looks current; deterministic within a day.
-                start_time=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+                # Today's plan on the wall clock: no time it reports is in the future.
+                wall_clock=not options["mid_day"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
