@@ -10,7 +10,7 @@ from apps.monitoring.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_name", "source", "action", "target", "outcome"]
+    list_display = ["at", "actor_name", "ip", "source", "action", "target", "outcome"]
     list_filter = ["source", "action", "outcome"]
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]
     date_hierarchy = "at"

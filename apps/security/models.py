@@ -1,1 +1,3 @@
 """Security models."""
+
+from apps.security.api_keys.models import ApiKey  # noqa: F401  (registers the model)

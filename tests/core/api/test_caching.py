@@ -76,6 +76,7 @@ def test_each_bump_moves_the_generation_up_by_one():
 
 def test_reads_still_answer_with_redis_down(viewer_client, job, settings):
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "apps.cache.backends.TieredCache",
             "LOCATION": "redis://127.0.0.1:1/0",
@@ -85,7 +86,7 @@ def test_reads_still_answer_with_redis_down(viewer_client, job, settings):
                 "SOCKET_CONNECT_TIMEOUT": 0.2,
                 "SOCKET_TIMEOUT": 0.2,
             },
-        }
+        },
     }
     for url in ("/api/v1/jobs/status/", "/api/v1/jobs/", f"/api/v1/jobs/{job.pk}/"):
         assert viewer_client.get(url).status_code == 200
