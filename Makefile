@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.sync
 	$(PY) -m tests.bench.pools
 	$(PY) -m tests.bench.cache
+	$(PY) -m tests.bench.login_flood
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
