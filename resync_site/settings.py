@@ -291,7 +291,7 @@ def _rate(name: str, default: str) -> str | None:
 
 # Rate limits (apps/security/throttling.py): per client IP, user, API key, login attempts.
 RESYNC_THROTTLE_RATES = {
-    "anon": _rate("RESYNC_THROTTLE_ANON", "60/min"),
+    "anon": _rate("RESYNC_THROTTLE_ANON", "300/min"),
     "user": _rate("RESYNC_THROTTLE_USER", "1200/min"),
     "api_key": _rate("RESYNC_THROTTLE_API_KEY", "1200/min"),
     "login": _rate("RESYNC_THROTTLE_LOGIN", "10/min"),

@@ -106,10 +106,13 @@ def retry_after(lock: Lock) -> int:
 def failure_record(*, username: str | None, ip: str) -> list[Lock]:
     """Count one failed login; returns the locks this failure started."""
     username = _username(username)
+    subjects = _subjects(username, ip)
+    if not subjects:  # neither a username nor an address: nothing to count against
+        return []
     cache, window = _cache(), _window()
     _index_add(cache, username, ip, window)
     started = []
-    for kind, part, limit in _subjects(username, ip):
+    for kind, part, limit in subjects:
         counter = f"lockout:n:{part}"
         cache.add(counter, 0, timeout=window)  # the window starts at the first failure
         try:
@@ -191,6 +194,8 @@ class LockoutHandler(AbstractAxesHandler, AxesBaseHandler):
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs) -> None:
         if request is None or self.is_whitelisted(request, credentials):
+            return
+        if getattr(request, "axes_locked_out", False):  # refused by the lock, not a password
             return
         username, ip = get_client_username(request, credentials), client_ip(request)
         audit_record(

@@ -199,6 +199,16 @@ def test_the_command_reports_a_bad_time(viewer):
 # --- admin -----------------------------------------------------------------------------
 
 
+def test_the_admin_pages_render(client, admin_user, viewer, issue_key):
+    client.force_login(admin_user)
+    api_key, _ = issue_key(viewer)
+    for url in ("/admin/security/apikey/", "/admin/security/apikey/add/"):
+        assert client.get(url).status_code == 200
+    page = client.get(f"/admin/security/apikey/{api_key.pk}/change/").content.decode()
+    assert api_key.prefix in page
+    assert api_key.hashed_key not in page
+
+
 def test_the_admin_issues_a_key_and_shows_it_once(client, admin_user, viewer):
     client.force_login(admin_user)
     response = client.post(

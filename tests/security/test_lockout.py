@@ -218,6 +218,18 @@ def test_a_refused_attempt_while_locked_is_not_counted_or_audited_again(client, 
     assert len(audit_rows("login.failed")) == 5
 
 
+def test_the_backend_refuses_a_locked_client_even_past_the_guard(client, alice):
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    for _ in range(5):
+        token_login(client, "alice", "wrong")
+    request = RequestFactory().post("/some/other/login/")  # from 127.0.0.1, like the client
+    assert authenticate(request, username="alice", password=PASSWORD) is None
+    assert len(audit_rows("login.failed")) == 5  # a refusal is not a wrong password
+    assert audit_rows("login.succeeded") == []
+
+
 def test_logins_without_a_request_are_not_locked(alice):
     from django.contrib.auth import authenticate
 
