@@ -226,9 +226,12 @@ else:
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "resync_shared_cache",
         "KEY_PREFIX": _SHARED_KEY_PREFIX,
-        # Django's DatabaseCache rewrites an entry on incr with this timeout: here a lockout
-        # window restarts at each failure instead of at the first one (stricter).
+        # Django's DatabaseCache rewrites an entry on incr with the default timeout (set to
+        # the lockout window below): a window restarts at each failure, not the first one.
         "TIMEOUT": 900,
+        # Its default (300 entries, then cull a third) would let a spray of failed logins
+        # push live locks out; entries expire by themselves within the lockout window.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
     }
     CACHES["throttle"] = {
         "BACKEND": "apps.cache.backends.ShardedMemoryCache",
@@ -268,6 +271,8 @@ for _proxy in RESYNC_TRUSTED_PROXIES:
 RESYNC_LOCKOUT_FAILURES = env_int("RESYNC_LOCKOUT_FAILURES", 5, minimum=1)
 RESYNC_LOCKOUT_IP_FAILURES = env_int("RESYNC_LOCKOUT_IP_FAILURES", 20, minimum=1)
 RESYNC_LOCKOUT_MINUTES = env_int("RESYNC_LOCKOUT_MINUTES", 15, minimum=1)
+if not REDIS_URL:
+    CACHES["shared"]["TIMEOUT"] = RESYNC_LOCKOUT_MINUTES * 60
 RESYNC_LOCKOUT_CACHE = "shared"
 AXES_HANDLER = "apps.security.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = RESYNC_LOCKOUT_FAILURES

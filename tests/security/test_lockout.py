@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -234,3 +235,20 @@ def test_logins_without_a_request_are_not_locked(alice):
     from django.contrib.auth import authenticate
 
     assert authenticate(username="alice", password=PASSWORD) == alice
+
+
+def test_locks_are_stored_where_every_process_sees_them(client, alice):
+    for _ in range(5):
+        token_login(client, "alice", "wrong")
+    if os.environ.get("REDIS_URL"):
+        import redis
+
+        raw = redis.Redis.from_url(os.environ["REDIS_URL"])
+        assert raw.keys("*lockout:lock:*")
+    else:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT cache_key FROM resync_shared_cache")
+            keys = [row[0] for row in cursor.fetchall()]
+        assert any("lockout:lock:" in key for key in keys)
