@@ -156,13 +156,17 @@ def login_throttle_wait(request) -> float | None:
 
 
 def forget_login_blocks() -> None:
-    """Drop this process's memory of throttled addresses (tests, `unlock`)."""
+    """Drop this process's memory of throttled addresses (tests)."""
     _login_blocked.clear()
 
 
 @register()
 def check_shared_counters(app_configs, **kwargs) -> list[Warning]:
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    # Unset means the embedded server: one process. (A bad value is core.W001's to report.)
+    try:
+        workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
+    except ValueError:
+        workers = 1
     if settings.REDIS_URL or workers <= 1:
         return []
     message = PER_PROCESS_THROTTLES.format(workers=workers)
