@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.pools
 	$(PY) -m tests.bench.cache
 	$(PY) -m tests.bench.outage
+	$(PY) -m tests.bench.login_flood
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -8,6 +8,8 @@ The README lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,6 +76,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "csp",
+    "axes",
+    "rest_framework_api_key",
     "apps.core",
     "apps.security",
     "apps.cache",
@@ -85,8 +89,11 @@ MIDDLEWARE = [
     # Before anything that may read the database: it caps the wait for a connection.
     "apps.core.pools.unavailable.DatabaseUnavailableMiddleware",
     "apps.core.api.limits.RequestBodyLimitMiddleware",
+    "apps.security.client_ip.ClientIpMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early: a throttled or locked-out login is refused before sessions, CSRF or the view.
+    "apps.security.login.LoginGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -96,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a lockout started by this request into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "resync_site.urls"
@@ -196,6 +205,49 @@ else:
         }
     }
 
+# Lockout counters and rate limits must be seen by every process, so they never go through
+# the tiered default cache (its memory tier is per process). "shared" is Redis itself when
+# REDIS_URL is set, else a database table (created by migrate); "throttle" counts on every
+# API request, so without Redis it stays in memory: one count per process, which is right for
+# the embedded default's single server process (security.W010 warns otherwise).
+_SHARED_KEY_PREFIX = f"{CACHE_KEY_PREFIX}-shared"  # outside the default cache's clear()
+if REDIS_URL:
+    _redis_shared = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": _SHARED_KEY_PREFIX,
+        "TIMEOUT": 900,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+            # Redis down: lockouts and throttles fail open (logged), the API keeps serving.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+    CACHES["shared"] = _redis_shared
+    CACHES["throttle"] = {**_redis_shared}
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "resync_shared_cache",
+        "KEY_PREFIX": _SHARED_KEY_PREFIX,
+        # Django's DatabaseCache rewrites an entry on incr with the default timeout (set to
+        # the lockout window below): a window restarts at each failure, not the first one.
+        "TIMEOUT": 900,
+        # Its default (300 entries, then cull a third) would let a spray of failed logins
+        # push live locks out; entries expire by themselves within the lockout window.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+    }
+    CACHES["throttle"] = {
+        "BACKEND": "apps.cache.backends.ShardedMemoryCache",
+        "LOCATION": "throttle",
+        "KEY_PREFIX": _SHARED_KEY_PREFIX,
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_MEMORY_MB": 16, "MAX_ENTRIES": 100_000, "NUM_SHARDS": 8},
+    }
+
 # --- Authentication -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -204,6 +256,62 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: refuses a locked-out client before any password is hashed.
+    "apps.security.lockout.LockoutBackend",
+    "apps.security.login.AuditedModelBackend",
+]
+
+# --- Abuse protection (README: Security) ------------------------------------------------
+# X-Forwarded-For is believed only from these peers (IPs or CIDRs, comma-separated).
+RESYNC_TRUSTED_PROXIES = env_list("RESYNC_TRUSTED_PROXIES")
+for _proxy in RESYNC_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"RESYNC_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+
+# Lockout (django-axes + apps/security/lockout.py): N failed logins per (username, client IP)
+# or M per client IP within the window lock that pair or address for the window.
+RESYNC_LOCKOUT_FAILURES = env_int("RESYNC_LOCKOUT_FAILURES", 5, minimum=1)
+RESYNC_LOCKOUT_IP_FAILURES = env_int("RESYNC_LOCKOUT_IP_FAILURES", 20, minimum=1)
+RESYNC_LOCKOUT_MINUTES = env_int("RESYNC_LOCKOUT_MINUTES", 15, minimum=1)
+if not REDIS_URL:
+    CACHES["shared"]["TIMEOUT"] = RESYNC_LOCKOUT_MINUTES * 60
+RESYNC_LOCKOUT_CACHE = "shared"
+AXES_HANDLER = "apps.security.lockout.LockoutHandler"
+AXES_FAILURE_LIMIT = RESYNC_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=RESYNC_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "apps.security.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.security.lockout.lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # axes' attempt tables stay empty: counters live in the cache
+AXES_VERBOSE = False
+
+
+def _rate(name: str, default: str) -> str | None:
+    value = (env_str(name) or default).strip().lower()
+    if value in ("off", "none", "0"):
+        return None
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 100/min (or off), not {value!r}")
+    return value
+
+
+# Rate limits (apps/security/throttling.py): per client IP, user, API key, login attempts.
+RESYNC_THROTTLE_RATES = {
+    "anon": _rate("RESYNC_THROTTLE_ANON", "300/min"),
+    "user": _rate("RESYNC_THROTTLE_USER", "1200/min"),
+    "api_key": _rate("RESYNC_THROTTLE_API_KEY", "1200/min"),
+    "login": _rate("RESYNC_THROTTLE_LOGIN", "10/min"),
+}
+RESYNC_THROTTLE_CACHE = "throttle"
+
+# API keys: PBKDF2 iterations of the stored hash (0 = Django's password default).
+RESYNC_API_KEY_HASH_ITERATIONS = env_int("RESYNC_API_KEY_HASH_ITERATIONS", 0, minimum=0)
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -234,7 +342,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header turns anonymous requests into 401s.
         "apps.security.authentication.CachedUserJWTAuthentication",
+        "apps.security.api_keys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.security.throttling.AnonThrottle",
+        "apps.security.throttling.UserThrottle",
+        "apps.security.throttling.ApiKeyThrottle",
     ],
     # Every view declares `required_permission` (apps/security/permissions.py); none: denied.
     "DEFAULT_PERMISSION_CLASSES": ["apps.security.permissions.RequiredPermission"],

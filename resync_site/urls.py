@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/v1/", include("apps.monitoring.api.urls")),
     path("api/v1/", include("apps.security.api.urls")),
     path("api/v1/", include("apps.cache.api.urls")),
+    # The browsable API's login form (a login path: guarded, locked out and audited).
+    path("api-auth/", include("rest_framework.urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
 ]

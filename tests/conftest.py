@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
 from apps.core.config_versions import watcher
+from apps.security.api_keys.authentication import forget_verified_keys
 from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, VIEWER
+from apps.security.throttling import forget_login_blocks
 from tests.factories import UserFactory
 
 
@@ -26,11 +29,29 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_api_key_hashing(settings):
+    # API keys hash like passwords (PBKDF2, ~1M rounds); tests/security checks the default.
+    settings.RESYNC_API_KEY_HASH_ITERATIONS = 1_000
+
+
+def _clear_counters() -> None:
+    for alias in ("shared", "throttle"):
+        # A database cache is rolled back with each test's transaction (and needs one).
+        if not isinstance(caches[alias], DatabaseCache):
+            caches[alias].clear()
+    forget_login_blocks()
+    forget_verified_keys()
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
-    # Tests share one cache (Redis in CI): start each from empty.
+    # Tests share one cache (Redis in CI): start each from empty. Lockout and throttle
+    # counters too: every test client comes from 127.0.0.1.
     cache.clear()
+    _clear_counters()
     yield
     cache.clear()
+    _clear_counters()
 
 
 def _with_role(username: str, role: str | None, **flags):

@@ -129,3 +129,31 @@ def test_a_retention_of_zero_days_is_refused():
     result = _import_settings({"RESYNC_RETENTION_DAYS": "0"})
     assert result.returncode != 0
     assert "RESYNC_RETENTION_DAYS must be at least 1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RESYNC_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example"), ("RESYNC_THROTTLE_LOGIN", "lots")],
+)
+def test_bad_abuse_protection_settings_are_named(name, value):
+    result = _import_settings({name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_a_rate_can_be_turned_off():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resync_site.settings as s; print(s.RESYNC_THROTTLE_RATES)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**clean, "RESYNC_THROTTLE_USER": "off", "RESYNC_THROTTLE_LOGIN": "5/Minute"},
+    )
+    assert "'user': None" in result.stdout
+    assert "'login': '5/minute'" in result.stdout

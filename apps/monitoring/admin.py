@@ -12,7 +12,7 @@ from apps.security.permissions import VIEW_MONITORING
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     required_permission = VIEW_MONITORING
-    list_display = ["at", "actor_name", "source", "action", "target", "outcome"]
+    list_display = ["at", "actor_name", "ip", "source", "action", "target", "outcome"]
     list_filter = ["source", "action", "outcome"]
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]
     date_hierarchy = "at"

@@ -31,6 +31,9 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=16, default="ok", help_text="ok, or failed")
     detail = models.TextField(blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Client address of the request that did it."
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

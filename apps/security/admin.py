@@ -248,3 +248,6 @@ class BlacklistedTokenAdmin(RequiredPermissionAdmin, blacklist_admin.Blacklisted
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from apps.security.api_keys import admin as api_keys_admin  # noqa: E402, F401  (registers)

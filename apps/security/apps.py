@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SecurityConfig(AppConfig):
@@ -9,4 +10,14 @@ class SecurityConfig(AppConfig):
     label = "security"
 
     def ready(self) -> None:
-        from apps.security import checks, schema  # noqa: F401 - register checks, OpenAPI extension
+        from apps.security import checks, schema, throttling  # noqa: F401 - checks, OpenAPI extension
+        from apps.security.api_keys import schema as api_key_schema  # noqa: F401
+
+        post_migrate.connect(_create_cache_tables, sender=self)
+
+
+def _create_cache_tables(using: str, **kwargs) -> None:
+    # The "shared" cache is a database table when Redis is not configured: `migrate` makes it.
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)

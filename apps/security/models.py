@@ -71,3 +71,6 @@ class TokenFamily(models.Model):
     def __str__(self) -> str:
         state = f"revoked ({self.revoked_reason})" if self.revoked_at else "active"
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M} {state}"
+
+
+from apps.security.api_keys.models import ApiKey  # noqa: E402, F401  (registers the model)

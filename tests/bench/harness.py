@@ -67,6 +67,11 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         DJANGO_HSTS_SECONDS="0",
         DATABASE_URL=database_url,
         LOG_LEVEL="warning",
+        # The bench clients are load generators: per-client rate limits would turn their
+        # load into 429s. Login throttling and lockout stay on (tests.bench.login_flood).
+        RESYNC_THROTTLE_ANON="off",
+        RESYNC_THROTTLE_USER="off",
+        RESYNC_THROTTLE_API_KEY="off",
     )
     env.update(extra)
     return env

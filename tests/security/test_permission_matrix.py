@@ -12,6 +12,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from apps.security.api_keys.services import api_key_create
 from apps.security.permissions import PUBLIC, UNDECLARED, RequiredPermission
 from apps.security.roles import ROLES
 from apps.security.scopes import CONFIG_ADMIN, PLAN_READ
@@ -42,17 +43,25 @@ def _outcome(status: int) -> str:
 
 
 @pytest.fixture
-def plan() -> dict[str, int]:
+def plan() -> dict[str, int | str]:
     job = JobFactory()
-    return {"jobs": job.pk, "workstations": job.workstation_id, "jobstreams": job.stream_id}
+    api_key, _ = api_key_create(
+        owner=UserFactory(), name="matrix", scopes=[PLAN_READ], actor=None, source="test"
+    )
+    return {
+        "jobs": job.pk,
+        "workstations": job.workstation_id,
+        "jobstreams": job.stream_id,
+        "api-keys": api_key.prefix,
+    }
 
 
-def concrete(path: str, plan: dict[str, int]) -> str:
+def concrete(path: str, plan: dict[str, int | str]) -> str:
     """The path with real values for its parameters; a new parameter needs an example here."""
     examples = {"name": "database", "action": "hold"}
     resource = path.split("/")[3]
     if resource in plan:
-        examples["pk"] = plan[resource]
+        examples["pk"] = examples["prefix"] = plan[resource]
     for parameter in re.findall(r"{(\w+)}", path):
         if parameter not in examples:
             pytest.fail(f"{path}: add an example value for {{{parameter}}} to concrete()")

@@ -17,6 +17,7 @@ from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import SuffixedMultiWidget
 from rest_framework.exceptions import ValidationError
+from rest_framework.mixins import ListModelMixin
 from rest_framework.settings import api_settings
 
 UNKNOWN_PARAMETER = "Unknown query parameter; this endpoint takes: {allowed}."
@@ -40,13 +41,20 @@ def allowed_query_params(view: Any) -> dict[str, bool]:
     allowed = dict.fromkeys(getattr(view, "extra_query_params", ()), False)
     if api_settings.URL_FORMAT_OVERRIDE:
         allowed[api_settings.URL_FORMAT_OVERRIDE] = False
-    if getattr(view, "action", None) == "list":
+    if _lists(view):
         for backend_class in view.filter_backends:
             allowed.update(_backend_params(backend_class(), view))
         if view.paginator is not None:
             params = view.paginator.get_schema_operation_parameters(view)
             allowed.update(_single(param["name"] for param in params))
     return allowed
+
+
+def _lists(view: Any) -> bool:
+    """A viewset's list action, or a GET on a generic list view (ListAPIView)."""
+    if getattr(view, "action", None) is not None:
+        return view.action == "list"
+    return isinstance(view, ListModelMixin) and view.request.method == "GET"
 
 
 def _backend_params(backend: Any, view: Any) -> dict[str, bool]:

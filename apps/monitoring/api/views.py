@@ -11,12 +11,14 @@ from rest_framework.response import Response
 from apps.core.api.base import BaseAPIView
 from apps.monitoring.selectors import UNHEALTHY, health_report
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
+from apps.security.throttling import ClientIpThrottle
 
 
 class HealthView(BaseAPIView):
     """Public overall health; monitoring readers also see each component and its timing."""
 
     required_permission = PUBLIC
+    throttle_classes = [ClientIpThrottle]
 
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""

@@ -69,6 +69,7 @@ def test_the_cache_switch_serves_reads_uncached(viewer_client, job, settings):
 
 def test_reads_still_answer_with_redis_down(viewer_client, job, settings):
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "apps.cache.backends.TieredCache",
             "LOCATION": "redis://127.0.0.1:1/0",
@@ -78,7 +79,7 @@ def test_reads_still_answer_with_redis_down(viewer_client, job, settings):
                 "SOCKET_CONNECT_TIMEOUT": 0.2,
                 "SOCKET_TIMEOUT": 0.2,
             },
-        }
+        },
     }
     for url in ("/api/v1/jobs/status/", "/api/v1/jobs/", f"/api/v1/jobs/{job.pk}/"):
         assert viewer_client.get(url).status_code == 200

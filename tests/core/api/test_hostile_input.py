@@ -17,6 +17,8 @@ from django.urls import URLResolver, get_resolver, resolve
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core.api.errors import PROBLEM_CONTENT_TYPE, TITLES
+from apps.security.api_keys.services import api_key_create
+from apps.security.scopes import PLAN_READ
 from tests.factories import JobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +83,9 @@ TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
 VERIFY = "/api/v1/auth/token/verify/"
 LOGOUT = "/api/v1/auth/logout/"
+API_KEYS = "/api/v1/api-keys/"
+API_KEY = "/api/v1/api-keys/{key}/"
+BAD_SCOPE = Body("unknown scope", '{"name": "x", "owner": "root", "scopes": ["plan:write"]}')
 SCHEMA = "/api/schema/"
 DOCS = "/api/docs/"
 PLUS16 = "2024-06-01T00:00:00%2B16:00"  # valid ISO 8601; PostgreSQL refuses the offset
@@ -117,6 +122,10 @@ CASES = [
     row("POST", REFRESH + "?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("POST", VERIFY + "?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("POST", LOGOUT + "?junk=1", EMPTY_OBJECT, 400, "junk"),
+    row("GET", API_KEYS + "?junk=1", NONE, 400, "junk"),
+    row("GET", API_KEY + "?junk=1", NONE, 400, "junk"),
+    row("POST", API_KEY + "rotate/?junk=1", EMPTY_OBJECT, 400, "junk"),
+    row("POST", API_KEY + "revoke/?junk=1", NONE, 400, "junk"),
     row("GET", SCHEMA + "?junk=1", NONE, 400, "junk"),
     row("GET", DOCS + "?junk=1", NONE, 400, "junk"),
     # A list-only parameter on a detail; a single-valued parameter given twice.
@@ -159,6 +168,11 @@ CASES = [
     row("POST", VERIFY, NESTED, 400, None),
     row("POST", LOGOUT, NESTED, 400, None),
     row("POST", LOGOUT, GARBAGE_TOKEN, 401, None),
+    row("POST", API_KEYS, NESTED, 400, None),
+    row("POST", API_KEYS, ARRAY, 400, None),
+    row("POST", API_KEYS, BAD_SCOPE, 400, "scopes"),
+    row("POST", API_KEY + "rotate/", ARRAY, 400, None),
+    row("GET", API_KEYS + "?ordering=secret", NONE, 400, "ordering"),
     row("PUT", POOL, NESTED, 400, None),
     row("PATCH", POOL, NESTED, 400, None),
     row("PUT", CACHE, NESTED, 400, None),
@@ -206,7 +220,15 @@ CASES = [
 @pytest.fixture
 def ids() -> dict[str, int]:
     job = JobFactory()
-    return {"job": job.id, "workstation": job.workstation_id, "stream": job.stream_id}
+    api_key, _ = api_key_create(
+        owner=UserFactory(), name="hostile", scopes=[PLAN_READ], actor=None, source="test"
+    )
+    return {
+        "job": job.id,
+        "workstation": job.workstation_id,
+        "stream": job.stream_id,
+        "key": api_key.prefix,
+    }
 
 
 @pytest.mark.parametrize(("method", "url", "body", "status", "field"), CASES)
@@ -243,7 +265,7 @@ def _api_route_names() -> set[str]:
 
 
 def test_every_api_route_has_a_row():
-    ids = {"job": 1, "workstation": 1, "stream": 1}
+    ids = {"job": 1, "workstation": 1, "stream": 1, "key": "abc"}
     junk_rows = {
         resolve(urlsplit(case.values[1].format(**ids)).path).url_name
         for case in CASES
