@@ -9,4 +9,5 @@ class SecurityConfig(AppConfig):
     label = "security"
 
     def ready(self) -> None:
-        from apps.security import schema  # noqa: F401 - registers the OpenAPI extension
+        # Importing registers the OpenAPI extension and the key check (security.E001).
+        from apps.security import crypto, schema  # noqa: F401
