@@ -184,16 +184,19 @@ class Command(BaseCommand):
             raise CommandError(CHILD_EXITED.format(name=name, code=code))
 
     def _wait(self, children: dict[str, subprocess.Popen]) -> tuple[str, int] | None:
-        """Block until Ctrl-C/SIGTERM (None) or until a child exits on its own (its name, code)."""
+        """Block until Ctrl-C/SIGTERM (None) or until a child exits on its own (its name, code).
+
+        Ctrl-C reaches the children too, and the sync loop exits at once: a handler (not
+        KeyboardInterrupt, which a shell's background job never gets) marks the stop first,
+        so that exit is not taken for a failure.
+        """
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        return name, child.returncode
-        except KeyboardInterrupt:
-            pass
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(0.5):
+            for name, child in children.items():
+                if child.poll() is not None and not stop.is_set():
+                    return name, child.returncode
         return None
 
     def _stop(self, children: list[subprocess.Popen]) -> None:
