@@ -101,7 +101,14 @@ def _base_url(database: Path) -> str:
         return db.execute("SELECT base_url FROM core_hwaconnection").fetchone()[0]
 
 
-def _start(tmp_path: Path, port: int, log_name: str) -> subprocess.Popen:
+def _as_background_job() -> None:
+    # A shell starts `make run &` with SIGINT ignored; the children inherit that.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(
+    tmp_path: Path, port: int, log_name: str, *, background: bool = False
+) -> subprocess.Popen:
     log = (tmp_path / log_name).open("w+b")  # a file, never an unread pipe
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "run_embedded", "--jobs", "200", "--port", str(port)],
@@ -109,6 +116,8 @@ def _start(tmp_path: Path, port: int, log_name: str) -> subprocess.Popen:
         env=_env(tmp_path),
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a terminal's job has
+        preexec_fn=_as_background_job if background else None,
     )
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
@@ -146,6 +155,19 @@ def test_a_second_instance_leaves_the_first_ones_connection_alone(tmp_path):
         assert _base_url(database) == first_sim  # handed back to the first instance
     finally:
         assert _stop(first) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("background", [False, True], ids=["terminal", "background-job"])
+def test_sigint_to_the_whole_group_stops_everything_cleanly(tmp_path, background):
+    proc = _start(tmp_path, free_port(), "run.log", background=background)
+
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+
+    assert proc.wait(timeout=30) == 0, (tmp_path / "run.log").read_text()
+    assert (
+        "Stopped the server, the sync loop and the simulator." in (tmp_path / "run.log").read_text()
+    )
 
 
 @pytest.mark.slow
