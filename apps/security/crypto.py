@@ -104,7 +104,10 @@ def _encrypted_at(token: str) -> str:
         data = b""
     if len(data) < 9 or data[0] != 0x80:
         return "(not as a Fernet token)"
-    stamp = datetime.fromtimestamp(int.from_bytes(data[1:9], "big"), tz=UTC)
+    try:
+        stamp = datetime.fromtimestamp(int.from_bytes(data[1:9], "big"), tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a damaged token
+        return "at an unreadable time"
     return f"on {stamp:%Y-%m-%d %H:%M} UTC"
 
 

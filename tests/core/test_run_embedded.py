@@ -21,7 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.core.management.commands.run_embedded import CHILD_EXITED, HWA_PORT_BUSY, PORT_BUSY
+from apps.core.management.commands.ensure_demo_admin import ADMIN_NOT_IN_FILE
+from apps.core.management.commands.run_embedded import (
+    CHILD_EXITED,
+    HWA_PORT_BUSY,
+    PORT_BUSY,
+    UNREADABLE_REPLACED,
+)
 from tests.bench.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,6 +161,20 @@ def test_a_second_instance_leaves_the_first_ones_connection_alone(tmp_path):
         assert _base_url(database) == first_sim  # handed back to the first instance
     finally:
         assert _stop(first) == 0
+
+
+@pytest.mark.slow
+def test_after_the_local_file_is_deleted_it_says_what_happened_and_still_serves(tmp_path):
+    assert _stop(_start(tmp_path, free_port(), "first.log")) == 0
+    (tmp_path / "local.json").unlink()  # new secrets: a new key and admin password
+
+    proc = _start(tmp_path, free_port(), "again.log")
+    assert _stop(proc) == 0
+
+    log = (tmp_path / "again.log").read_text()
+    assert ADMIN_NOT_IN_FILE.format(username="admin", file=tmp_path / "local.json") in log
+    assert UNREADABLE_REPLACED.format(name="default") in log
+    assert "Traceback" not in log
 
 
 @pytest.mark.slow

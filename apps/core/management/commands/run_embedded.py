@@ -140,13 +140,14 @@ class Command(BaseCommand):
     def _point_connection_at(
         self, sim: SimulatorServer, password: str, interval: int
     ) -> dict[str, Any] | None:
-        """Point the "default" connection at `sim`; returns its previous values (None: new)."""
+        """Point the "default" connection at `sim`; returns the values to put back on exit
+        (None: a new row, or one whose password no key opens, which is not worth restoring)."""
         connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
         previous = None
-        if connection is not None:
+        if connection is not None and isinstance(connection.password, UnreadableSecret):
+            self.stderr.write(UNREADABLE_REPLACED.format(name=connection.name))
+        elif connection is not None:
             previous = {field: getattr(connection, field) for field in POINTED_FIELDS}
-            if isinstance(connection.password, UnreadableSecret):
-                self.stderr.write(UNREADABLE_REPLACED.format(name=connection.name))
         connection = connection or HwaConnection(name=DEFAULT_CONNECTION)
         connection.base_url, connection.username = sim.base_url, SIM_USER
         connection.enabled, connection.flavour, connection.sync_interval = True, "v1", interval
@@ -157,7 +158,7 @@ class Command(BaseCommand):
         try:
             connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
             if previous is None or connection is None or connection.base_url != sim.base_url:
-                return  # new row (nothing to go back to), or another instance took it over
+                return  # nothing to go back to, or another instance took it over
             password = previous.pop("password")
             for field, value in previous.items():
                 setattr(connection, field, value)
