@@ -3,8 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The web server's port: `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run reset test lint format bench clean
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +14,20 @@ $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
+# run_embedded checks the ports, migrates and creates the demo admin before serving; it
+# exits non-zero on any failure, and so does make.
 run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_demo_admin
-	$(PY) manage.py run_embedded --port 8000 --jobs 5000
+	$(PY) manage.py run_embedded --port $(PORT) --jobs 5000
+
+# Start the embedded default over: a new SQLite database and new development secrets (the
+# demo admin gets a new password). A PostgreSQL DATABASE_URL is never dropped from here.
+reset:
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "make reset removes the embedded SQLite database only; DATABASE_URL is set: drop that database yourself." >&2; \
+		exit 1; \
+	fi
+	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm $${RESYNC_LOCAL_FILE:-.resync-local.json}
+	@echo "Removed the local database and secrets; \`make run\` creates new ones."
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -43,11 +43,17 @@ if PRODUCTION:
             "keys, newest first, that encrypt stored credentials"
         )
     LOCAL_SECRETS: dict[str, str] = {}
+    RESYNC_ENCRYPTION_KEYS_SOURCE = "the environment"
 else:
     LOCAL_SECRETS_FILE = Path(env_str("RESYNC_LOCAL_FILE", str(BASE_DIR / ".resync-local.json")))
     LOCAL_SECRETS = local_secrets.load(LOCAL_SECRETS_FILE)
     SECRET_KEY = env_str("DJANGO_SECRET_KEY") or LOCAL_SECRETS["SECRET_KEY"]
-    RESYNC_ENCRYPTION_KEYS = env_list("RESYNC_ENCRYPTION_KEYS") or [LOCAL_SECRETS["ENCRYPTION_KEY"]]
+    RESYNC_ENCRYPTION_KEYS = env_list("RESYNC_ENCRYPTION_KEYS")
+    RESYNC_ENCRYPTION_KEYS_SOURCE = "the environment"
+    if not RESYNC_ENCRYPTION_KEYS:
+        RESYNC_ENCRYPTION_KEYS = [LOCAL_SECRETS["ENCRYPTION_KEY"]]
+        RESYNC_ENCRYPTION_KEYS_SOURCE = str(LOCAL_SECRETS_FILE)
+# Key problems (not Fernet keys) are system check security.E001, not an import error.
 
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list(
@@ -128,7 +134,10 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL=postgres://... uses PostgreSQL through psycopg 3 and Django's native
-# connection pool; CONN_MAX_AGE must then stay 0 (the pool owns connection lifetime).
+# connection pool; CONN_MAX_AGE must then stay 0 (the pool owns connection lifetime). The
+# backend is Django's plus a start-up probe (apps/core/db/postgresql): an unreachable
+# server fails within connect_timeout with one line naming the cause, not after the pool
+# timeout with a traceback.
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     _database = dj_database_url.parse(DATABASE_URL)
@@ -136,8 +145,11 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
 
 if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["ENGINE"] = "apps.core.db.postgresql"
     _database["CONN_MAX_AGE"] = 0
     _database["OPTIONS"] = {
+        # libpq's limit on one connection attempt; ?connect_timeout= in the URL wins.
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 3, minimum=2),
         **_database.get("OPTIONS", {}),
         "pool": {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),

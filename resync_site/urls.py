@@ -1,11 +1,16 @@
-"""Root URLs: each app owns its api/urls.py; this file only includes them."""
+"""Root URLs: each app owns its api/urls.py; this file only includes them, plus the landing page."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+from django.views.generic import TemplateView
 
 from apps.core.api.schema import DocsView, SchemaView
 
+# The admin's "View site" goes to the landing page (later the operations console).
+admin.site.site_url = reverse_lazy("home")
+
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.core.api.urls")),
     path("api/v1/", include("apps.monitoring.api.urls")),

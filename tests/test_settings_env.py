@@ -97,8 +97,34 @@ def test_a_database_url_selects_postgresql_with_the_native_pool():
         check=True,
         env={**os.environ, "DATABASE_URL": "postgres://u@db.example:5432/resync"},
     )
-    assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "0"]
+    assert result.stdout.split()[:2] == ["apps.core.db.postgresql", "0"]
     assert "max_size" in result.stdout
+
+
+PRINT_CONNECT_TIMEOUT = (
+    "import resync_site.settings as s; print(s.DATABASES['default']['OPTIONS']['connect_timeout'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "expected"),
+    [
+        ({}, "3"),
+        ({"DB_CONNECT_TIMEOUT": "7"}, "7"),
+        ({"DB_CONNECT_TIMEOUT": "7", "DATABASE_URL_QUERY": "?connect_timeout=11"}, "11"),
+    ],
+)
+def test_postgresql_connections_give_up_after_a_connect_timeout(extra_env, expected):
+    query = extra_env.pop("DATABASE_URL_QUERY", "")
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_CONNECT_TIMEOUT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **extra_env, "DATABASE_URL": f"postgres://u@db.example/r{query}"},
+    )
+    assert result.stdout.strip() == expected
 
 
 def test_a_bad_database_url_is_named():

@@ -10,7 +10,9 @@ class SecurityConfig(AppConfig):
     label = "security"
 
     def ready(self) -> None:
-        from apps.security import checks, schema, throttling  # noqa: F401 - checks, OpenAPI extension
+        # Importing registers the system checks (security.E001 keys, E2xx JWT, W010 throttles)
+        # and the OpenAPI extensions.
+        from apps.security import checks, crypto, schema, throttling  # noqa: F401
         from apps.security.api_keys import schema as api_key_schema  # noqa: F401
 
         post_migrate.connect(_create_cache_tables, sender=self)

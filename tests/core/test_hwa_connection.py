@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection as db
+from django.urls import reverse
 
 from apps.core.hwa.errors import AUTH_REJECTED
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
@@ -15,6 +18,7 @@ from apps.core.services.hwa import (
     PASSWORD_CHANGED,
     PASSWORD_REENTERED,
     REDIRECT_NEEDS_REENTRY,
+    client_close,
     hwa_client,
     hwa_connection_save,
     hwa_connection_test,
@@ -187,3 +191,59 @@ def test_a_redirect_with_the_password_entered_again_is_saved_and_audited(hwa_con
     assert event.after == {"base_url": "https://hwa2.example/twsd", "verify_tls": False}
     assert event.detail == PASSWORD_REENTERED
     assert _saved(hwa_connection).password == PASSWORD
+
+
+# --- A password no key can open -------------------------------------------------------
+
+
+@pytest.fixture
+def lost_key(hwa_connection, settings) -> str:
+    """The key that encrypted the connection's password, dropped from the settings."""
+    key = settings.RESYNC_ENCRYPTION_KEYS[0]
+    settings.RESYNC_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    client_close()
+    return key
+
+
+def test_a_sync_with_the_key_gone_fails_in_one_line_naming_the_password(lost_key) -> None:
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError) as failure:
+        call_command("sync_plan", stdout=out, stderr=err)
+
+    message = str(failure.value)
+    assert message.startswith("The password of HWA connection 'default' cannot be decrypted")
+    assert "\n" not in message
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+
+
+def test_test_connection_names_a_password_the_keys_cannot_open(lost_key) -> None:
+    check = hwa_connection_test(connection=HwaConnection.objects.get())
+
+    assert not check.ok
+    assert check.detail.startswith("The password of HWA connection 'default' cannot be decrypted")
+
+
+def test_the_admin_test_connection_action_reports_an_unreadable_password(
+    lost_key, client, admin_user
+) -> None:
+    client.force_login(admin_user)
+    data = {"action": "test_connection", "_selected_action": [HwaConnection.objects.get().pk]}
+
+    page = client.post(reverse("admin:core_hwaconnection_changelist"), data, follow=True)
+
+    assert page.status_code == 200
+    shown = [str(m) for m in page.context["messages"]]
+    assert len(shown) == 1
+    assert "cannot be decrypted" in shown[0]
+
+
+def test_the_admin_change_page_opens_so_the_password_can_be_entered_again(
+    lost_key, client, admin_user
+) -> None:
+    client.force_login(admin_user)
+    row = HwaConnection.objects.get()
+
+    page = client.get(reverse("admin:core_hwaconnection_change", args=[row.pk]))
+
+    assert page.status_code == 200

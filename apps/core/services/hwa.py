@@ -29,6 +29,7 @@ from apps.core.models import HwaConnection
 from apps.core.models.hwa import DEFAULT_CONNECTION, EDITABLE_FIELDS
 from apps.core.pools.hwa_http import hwa_http_pool_limits, track_client
 from apps.monitoring.services import audit_record
+from apps.security.crypto import SecretUnreadableError, plaintext
 
 CONFIG_AREA = "hwa"
 NOT_CONFIGURED = "No HWA connection is configured (admin: HWA connections, name 'default')"
@@ -113,11 +114,13 @@ def _pool_limits() -> dict[str, Any]:
 
 
 def client_settings(connection: HwaConnection, **overrides: Any) -> HwaClientSettings:
-    """The client settings a connection row stands for."""
+    """The client settings a connection row stands for (SecretUnreadableError if its
+    password cannot be decrypted with the configured keys)."""
+    what = f"The password of HWA connection {connection.name!r}"
     return HwaClientSettings(
         base_url=connection.base_url,
         username=connection.username,
-        password=connection.password,
+        password=plaintext(connection.password, what=what),
         verify_tls=connection.verify_tls,
         connect_timeout=connection.connect_timeout,
         read_timeout=connection.read_timeout,
@@ -139,7 +142,11 @@ def hwa_connection_test(*, connection: HwaConnection) -> ConnectionCheck:
     password to another address.
     """
     saved = HwaConnection.objects.get(pk=connection.pk)
-    with HwaClient(client_settings(saved, max_retries=0)) as client:
+    try:
+        settings = client_settings(saved, max_retries=0)
+    except SecretUnreadableError as exc:
+        return ConnectionCheck(ok=False, detail=str(exc))
+    with HwaClient(settings) as client:
         return client.test_connection()
 
 

@@ -1,27 +1,73 @@
-"""manage.py run_embedded: the simulator, a sync loop and the server together, for a demo.
+"""manage.py run_embedded: the whole local demo in one command (what `make run` starts).
 
-The HWA simulator runs in this process (port from --hwa-port, password from the local
-secrets), the "default" HWA connection is pointed at it, then `sync_plan --loop` and
-`runserver --noreload` run as child processes. Ctrl-C or SIGTERM stops all three.
+In order: check that the server's and the simulator's ports are free, before touching
+anything (a second instance must not disturb the first); migrate; ensure the demo admin;
+start the HWA simulator in this process and point the "default" HWA connection at it; run
+`sync_plan --loop` and `runserver --noreload` as child processes. Ctrl-C or SIGTERM stops
+all three. A child that exits on its own is a failure: the rest stop and the command exits
+non-zero (so `make run` does too). On the way out the connection is pointed back where it
+was if it still points at this simulator, so stopping a second instance (another PORT,
+same database) hands the connection back to the first.
 """
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from apps.core.models import HwaConnection
 from apps.core.models.hwa import DEFAULT_CONNECTION
 from apps.core.services.hwa import hwa_connection_save
+from apps.security.crypto import UnreadableSecret
 
 SIM_USER = "resync"
+HOST = "127.0.0.1"
+# The fields this command sets on the connection, and puts back when it stops.
+POINTED_FIELDS = ("base_url", "username", "password", "enabled", "flavour", "sync_interval")
+
+NO_SIM_CREDENTIALS = "No HWA_SIMULATOR_PASSWORD in the local secrets (development only)."
+PORT_BUSY = (
+    "Port {port} on {host} is in use (another `make run`?): stop that, or choose a free "
+    "port: `make run PORT={free}` (manage.py run_embedded --port {free})."
+)
+HWA_PORT_BUSY = (
+    "The simulator's port {port} on {host} is in use: choose another with --hwa-port "
+    "(0 picks a free one)."
+)
+CANNOT_LISTEN = "Cannot listen on {host}:{port}: {reason}."
+CHILD_EXITED = "The {name} exited with code {code}; stopped the rest."
+UNREADABLE_REPLACED = (
+    "The stored password of HWA connection {name!r} could not be decrypted (the key that "
+    "encrypted it is not in RESYNC_ENCRYPTION_KEYS); replaced it with the simulator's."
+)
+NOT_RESTORED = "Could not point the HWA connection back ({error}); it still names this simulator."
+
+
+def port_problem(port: int, host: str = HOST) -> str | None:
+    """None if a server could listen on host:port now, else why not (errno's text)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers do: connections in TIME_WAIT from a previous run are no conflict.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return "in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+    return None
+
+
+def _free_port_after(port: int) -> int:
+    return next((p for p in range(port + 1, port + 100) if port_problem(p) is None), port + 1)
 
 
 class Command(BaseCommand):
@@ -42,7 +88,32 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.LOCAL_SECRETS.get("HWA_SIMULATOR_PASSWORD")
         if not password:
-            raise CommandError("No HWA_SIMULATOR_PASSWORD in the local secrets (development only).")
+            raise CommandError(NO_SIM_CREDENTIALS)
+        self._check_ports(options["port"], options["hwa_port"])
+        self.stdout.write("Migrating the database...")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("ensure_demo_admin")
+        sim = self._start_simulator(options, password)
+        try:
+            previous = self._point_connection_at(sim, password, options["sync_interval"])
+            try:
+                self._serve(options["port"])
+            finally:
+                self._point_back(sim, previous)
+        finally:
+            sim.stop()
+            self.stdout.write("Stopped the server, the sync loop and the simulator.")
+
+    def _check_ports(self, port: int, hwa_port: int) -> None:
+        problem = port_problem(port)
+        if problem == "in use":
+            raise CommandError(PORT_BUSY.format(port=port, host=HOST, free=_free_port_after(port)))
+        if problem:
+            raise CommandError(CANNOT_LISTEN.format(host=HOST, port=port, reason=problem))
+        if hwa_port and port_problem(hwa_port):
+            raise CommandError(HWA_PORT_BUSY.format(port=hwa_port, host=HOST))
+
+    def _start_simulator(self, options: dict[str, Any], password: str) -> SimulatorServer:
         plan = SimulatorPlan(
             jobs=options["jobs"],
             seed=1,
@@ -56,40 +127,77 @@ class Command(BaseCommand):
             password=password,
             auto_tick=True,
         )
-        sim.start()
-        self._point_connection_at(sim, password, options["sync_interval"])
-        self.stdout.write(f"HWA simulator on {sim.base_url} ({len(plan.jobs)} jobs)")
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        children = [
-            subprocess.Popen([*manage, "sync_plan", "--loop"]),  # noqa: S603
-            subprocess.Popen(  # noqa: S603
-                [*manage, "runserver", f"127.0.0.1:{options['port']}", "--noreload"]
-            ),
-        ]
         try:
-            self._wait(children)
-        finally:
-            self._stop(children)
-            sim.stop()
-            self.stdout.write("Stopped the server, the sync loop and the simulator.")
+            sim.start()
+        except OSError as exc:  # taken between the check and now
+            raise CommandError(
+                CANNOT_LISTEN.format(host=HOST, port=options["hwa_port"], reason=exc.strerror)
+            ) from None
+        self.stdout.write(f"HWA simulator on {sim.base_url} ({len(plan.jobs)} jobs)")
+        return sim
 
-    def _point_connection_at(self, sim: SimulatorServer, password: str, interval: int) -> None:
+    def _point_connection_at(
+        self, sim: SimulatorServer, password: str, interval: int
+    ) -> dict[str, Any] | None:
+        """Point the "default" connection at `sim`; returns the values to put back on exit
+        (None: a new row, or one whose password no key opens, which is not worth restoring)."""
         connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+        previous = None
+        if connection is not None and isinstance(connection.password, UnreadableSecret):
+            self.stderr.write(UNREADABLE_REPLACED.format(name=connection.name))
+        elif connection is not None:
+            previous = {field: getattr(connection, field) for field in POINTED_FIELDS}
         connection = connection or HwaConnection(name=DEFAULT_CONNECTION)
         connection.base_url, connection.username = sim.base_url, SIM_USER
         connection.enabled, connection.flavour, connection.sync_interval = True, "v1", interval
         hwa_connection_save(connection=connection, actor=None, source="command", password=password)
+        return previous
 
-    def _wait(self, children: list[subprocess.Popen]) -> None:
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    def _point_back(self, sim: SimulatorServer, previous: dict[str, Any] | None) -> None:
         try:
-            while not stop.wait(0.5):
-                if any(child.poll() is not None for child in children):
-                    self.stderr.write("A child process exited; stopping the rest.")
-                    return
-        except KeyboardInterrupt:
-            pass
+            connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+            if previous is None or connection is None or connection.base_url != sim.base_url:
+                return  # nothing to go back to, or another instance took it over
+            password = previous.pop("password")
+            for field, value in previous.items():
+                setattr(connection, field, value)
+            hwa_connection_save(
+                connection=connection, actor=None, source="command", password=password
+            )
+        except DatabaseError as exc:
+            self.stderr.write(NOT_RESTORED.format(error=exc))
+
+    def _serve(self, port: int) -> None:
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = {
+            "sync loop": subprocess.Popen([*manage, "sync_plan", "--loop"]),  # noqa: S603
+            "web server": subprocess.Popen(  # noqa: S603
+                [*manage, "runserver", f"{HOST}:{port}", "--noreload"]
+            ),
+        }
+        try:
+            exited = self._wait(children)
+        finally:
+            self._stop(list(children.values()))
+        if exited:
+            name, code = exited
+            raise CommandError(CHILD_EXITED.format(name=name, code=code))
+
+    def _wait(self, children: dict[str, subprocess.Popen]) -> tuple[str, int] | None:
+        """Block until Ctrl-C/SIGTERM (None) or until a child exits on its own (its name, code).
+
+        Ctrl-C reaches the children too, and the sync loop exits at once: a handler (not
+        KeyboardInterrupt, which a shell's background job never gets) marks the stop first,
+        so that exit is not taken for a failure.
+        """
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(0.5):
+            for name, child in children.items():
+                if child.poll() is not None and not stop.is_set():
+                    return name, child.returncode
+        return None
 
     def _stop(self, children: list[subprocess.Popen]) -> None:
         for child in children:

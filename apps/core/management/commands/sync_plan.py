@@ -1,4 +1,8 @@
-"""manage.py sync_plan: mirror HWA's current plan once, or keep doing so with --loop."""
+"""manage.py sync_plan: mirror HWA's current plan once, or keep doing so with --loop.
+
+Output: one summary line per run (stdout; a failed run on stderr, once). Progress bars
+only when stderr is a terminal, so redirected output holds no escape codes.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import DatabaseError, close_old_connections
 from tqdm import tqdm
 
@@ -23,6 +27,22 @@ PRUNE_EVERY_S = 3600.0
 PRUNE_BUDGET_S = 10.0
 
 
+class _Unstyled:
+    """A command's output stream as tqdm wants it: text written as is (no style, no newline)."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(text, style_func=lambda x: x, ending="")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def fileno(self) -> int:  # tqdm asks the terminal's width through it
+        return self.stream.fileno()
+
+
 class Command(BaseCommand):
     help = "Pull HWA's current plan into the mirror (once, or every interval with --loop)."
 
@@ -35,12 +55,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, loop: bool, interval: float | None, **options: Any) -> None:
         if interval is not None and interval <= 0:
             raise CommandError("--interval must be positive.")
-        quiet = options["verbosity"] == 0
-        if not loop:
-            run = self._run_once(quiet)
-            if run.status == SyncRun.Status.FAILED:
-                raise CommandError(sync_summary(run))
+        if loop:
+            self._loop(interval)
             return
+        show_progress = options["verbosity"] > 0 and self.stderr.isatty()
+        try:
+            run = self._run_once(show_progress)
+        except ApplicationError as exc:  # no usable connection: nothing was attempted
+            raise CommandError(str(exc)) from None
+        if run.status == SyncRun.Status.FAILED:
+            raise CommandError(sync_summary(run))
+        self._report(run)
+
+    def _loop(self, interval: float | None) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -48,7 +75,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             watcher.poll()
             try:
-                self._run_once(quiet=True)
+                self._report(self._run_once(show_progress=False))
             except ApplicationError as exc:  # no connection yet: wait for one
                 self.stderr.write(str(exc))
             if time.monotonic() >= next_prune:
@@ -76,19 +103,34 @@ class Command(BaseCommand):
         connection = hwa_connection_get()
         return float(connection.sync_interval) if connection else 60.0
 
-    def _run_once(self, quiet: bool) -> SyncRun:
+    def _report(self, run: SyncRun) -> None:
+        if run.status == SyncRun.Status.FAILED:
+            self.stderr.write(sync_summary(run))
+        elif run.status == SyncRun.Status.SKIPPED:
+            self.stdout.write(self.style.WARNING(sync_summary(run)))
+        else:
+            self.stdout.write(self.style.SUCCESS(sync_summary(run)))
+
+    def _run_once(self, show_progress: bool) -> SyncRun:
+        if not show_progress:
+            return plan_sync()
         bars: dict[str, tqdm] = {}
 
         def progress(kind: str, count: int) -> None:
             if kind not in bars:
-                bars[kind] = tqdm(desc=kind, unit=" rec", disable=quiet, leave=False)
+                # Draw every page: tqdm's default throttling left a fast run's bars short.
+                bars[kind] = tqdm(
+                    desc=kind,
+                    unit=" rec",
+                    leave=False,
+                    mininterval=0,
+                    miniters=1,
+                    file=_Unstyled(self.stderr),
+                )
             bars[kind].update(count)
 
         try:
-            run = plan_sync(progress=progress)
+            return plan_sync(progress=progress)
         finally:
             for bar in bars.values():
                 bar.close()
-        style = self.style.SUCCESS if run.status == SyncRun.Status.OK else self.style.WARNING
-        self.stdout.write(style(sync_summary(run)))
-        return run

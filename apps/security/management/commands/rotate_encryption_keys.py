@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.monitoring.services import audit_record
-from apps.security.crypto import encrypted_fields, encrypted_values_rotate
+from apps.security.crypto import SecretUnreadableError, encrypted_fields, encrypted_values_rotate
 
 
 class Command(BaseCommand):
@@ -16,8 +16,8 @@ class Command(BaseCommand):
         fields = ", ".join(f"{m._meta.label}.{f.name}" for m, f in encrypted_fields())
         try:
             count = encrypted_values_rotate()
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc)) from None
+        except (ImproperlyConfigured, SecretUnreadableError) as exc:
+            raise CommandError(f"Nothing re-encrypted: {exc}") from None
         audit_record(
             actor=None,
             source="command",
