@@ -8,6 +8,7 @@ from apps.core.api.schema import DocsView, SchemaView
 
 # The admin's "View site" goes to the landing page (later the operations console).
 admin.site.site_url = reverse_lazy("home")
+admin.site.site_header = admin.site.site_title = "Resync administration"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
