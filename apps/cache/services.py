@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 CONFIG_AREA = "cache"
 PRESET_TARGET = "cache:default"
 
-# The seed's "Current Settings" and "Recommended Optimizations".
+# `current`: the settings Resync ran with before tuning (the measured baseline);
+# `recommended`: the tuned ones (docs/architecture.md, runtime configuration).
 PRESETS = {
     "current": {
         "ttl_seconds": 60,

@@ -55,8 +55,9 @@ class ConnectionPoolConfig(models.Model):
     )
     connection_timeout = models.PositiveIntegerField(
         validators=in_range(1, 600),
-        help_text="Seconds a caller waits for a free connection (and, for HWA HTTP, to "
-        "connect) before failing; a database wait past it answers 503 with Retry-After.",
+        help_text="Seconds a caller waits for a free connection before failing. PostgreSQL: "
+        "background work waits this long; a request waits at most DB_REQUEST_TIMEOUT, then "
+        "answers 503 with Retry-After. HWA HTTP: the connect timeout is the HWA connection's.",
     )
     health_check_interval = models.PositiveIntegerField(
         validators=in_range(1, MAX_SECONDS),
