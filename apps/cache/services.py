@@ -26,7 +26,7 @@ CONFIG_AREA = "cache"
 PRESET_TARGET = "cache:default"
 
 # `current`: the settings Resync ran with before tuning (the measured baseline);
-# `recommended`: the tuned ones (docs/architecture.md, runtime configuration).
+# `recommended`: the tuned ones (both tables are in the README, "Cache").
 PRESETS = {
     "current": {
         "ttl_seconds": 60,

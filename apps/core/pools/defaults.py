@@ -1,7 +1,7 @@
 """Preset values and the start-up defaults when no row exists.
 
 `current` holds the settings Resync ran with before tuning (the measured baseline),
-`recommended` the tuned ones (docs/architecture.md, runtime configuration). Rows are
+`recommended` the tuned ones (README, "Connection pools", has both tables). Rows are
 created by migration 0004 with the `current` preset. If a row is missing (a fresh database
 before migrating, a flushed test database), the database pool keeps the env start-up values
 (DB_POOL_* in settings) and Redis and HWA HTTP use the `current` preset.
