@@ -464,7 +464,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "apps.core.middleware.RequestIdLogFilter"},
-        "database_outage": {"()": "apps.core.pools.outage.OutageLogFilter"},
+        "database_outage": {"()": "apps.core.pools.database.OutageLogFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}

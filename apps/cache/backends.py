@@ -7,7 +7,7 @@ Settings (``CACHES[alias]``)::
 
     "BACKEND": "apps.cache.backends.ShardedMemoryCache",
     "LOCATION": "resync",          # engines are per process and shared by LOCATION
-    "TIMEOUT": 300,                # the seed's ttl_seconds: the default TTL
+    "TIMEOUT": 300,                # the default TTL (CacheConfig.ttl_seconds once applied)
     "OPTIONS": {"MAX_MEMORY_MB": 100, "MAX_ENTRIES": 100_000, "NUM_SHARDS": 16,
                 "CLEANUP_INTERVAL": 30},
 

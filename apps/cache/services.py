@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from django.core.cache import caches
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.cache.models import FIELDS, CacheConfig
@@ -17,6 +16,7 @@ from apps.cache.selectors import (
     engine_settings,
 )
 from apps.core.config_versions import config_version_bump
+from apps.core.errors import reject_unknown_fields
 from apps.core.presets import PresetTarget
 from apps.monitoring.services import audit_record
 
@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 
 CONFIG_AREA = "cache"
 PRESET_TARGET = "cache:default"
-UNKNOWN_FIELD = "Unknown setting {field!r}; known settings: {known}."
 
-# The seed's "Current Settings" and "Recommended Optimizations".
+# `current`: the settings Resync ran with before tuning (the measured baseline);
+# `recommended`: the tuned ones (both tables are in the README, "Cache").
 PRESETS = {
     "current": {
         "ttl_seconds": 60,
@@ -49,12 +49,9 @@ PRESETS = {
 def cache_config_update(*, actor: Any, source: str, values: dict[str, Any]) -> CacheConfig:
     """Validate and save new settings, audit them, and apply them in every process.
 
-    Raises django's ValidationError (by field) for bad values; saves nothing then.
+    Raises Django's ValidationError (by field) for unknown or bad values; saves nothing then.
     """
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        field = sorted(unknown)[0]
-        raise ValidationError({field: UNKNOWN_FIELD.format(field=field, known=", ".join(FIELDS))})
+    reject_unknown_fields(values, known=FIELDS)
     config = CacheConfig.objects.select_for_update().filter(name=DEFAULT_CONFIG).first()
     config = config or CacheConfig(name=DEFAULT_CONFIG)
     before = config.values()

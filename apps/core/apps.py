@@ -11,14 +11,13 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from apps.core import checks, plan_generation, presets  # noqa: F401  (checks self-register)
         from apps.core.config_versions import watcher
-        from apps.core.pools import hwa_http
-        from apps.core.pools.presets import pool_preset_targets
-        from apps.core.pools.runtime import AREA, pools_apply
+        from apps.core.pools import CONFIG_AREA, hwa_http
         from apps.core.selectors.sync import check_hwa_sync
         from apps.core.services import hwa
+        from apps.core.services.pools import pool_config_apply, pool_preset_targets
         from apps.monitoring.selectors import CHECKS, DEGRADED
 
-        watcher.register(AREA, pools_apply)
+        watcher.register(CONFIG_AREA, pool_config_apply)
         for target in pool_preset_targets():
             presets.register(target)
         watcher.register(hwa.CONFIG_AREA, hwa.client_invalidate)

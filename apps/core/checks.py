@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
+from apps.core.selectors.pools import pool_config_get
+
 DEFAULT_WEB_CONCURRENCY = 2
 DEFAULT_DB_MAX_CONNECTIONS = 100
 # Connections PostgreSQL keeps for superusers, plus psql/migrations/the sync loop.
@@ -106,8 +108,6 @@ def pool_budget_check(app_configs=None, databases=None, **kwargs) -> list:
         with connections["default"].cursor() as cursor:
             cursor.execute("SHOW max_connections")
             limit = int(cursor.fetchone()[0])
-        from apps.core.selectors.pools import pool_config_get
-
         max_size = pool_config_get(name="database").max_size
     except DatabaseError:  # unreachable or not migrated: the env check still ran
         return []

@@ -92,6 +92,10 @@ class ConfigWatcher:
         """Call `callback(version)` on each change of `name`, and once at first poll."""
         self._callbacks.setdefault(name, []).append(callback)
 
+    def seen(self, name: str) -> int | None:
+        """The version of `name` this process applied last (None before the first)."""
+        return self._seen.get(name)
+
     def redis_client(self):
         if self._redis_url != settings.REDIS_URL:
             self._redis, self._redis_url = _redis(), settings.REDIS_URL

@@ -13,9 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from apps.core.errors import ApplicationError
 
 UNKNOWN_PRESET = "Unknown preset {name!r}; known presets: {known}."
+PRESET_INVALID = "Preset {name!r} does not fit {target}: {errors}"
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,16 @@ def preset_apply(name: str, *, actor: Any, source: str, prefix: str = "") -> lis
     changed_targets = {change.target for change in changes}
     for target in targets(prefix):
         if target.name in changed_targets:
-            target.apply(dict(target.presets[name]), actor=actor, source=source)
+            try:
+                target.apply(dict(target.presets[name]), actor=actor, source=source)
+            except ValidationError as exc:  # e.g. more memory than this machine allows
+                raise ApplicationError(_invalid(target, name, exc)) from exc
     return changes
+
+
+def _invalid(target: PresetTarget, name: str, exc: ValidationError) -> str:
+    errors = "; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
+    return PRESET_INVALID.format(name=name, target=target.name, errors=errors)
 
 
 def _check(name: str) -> None:

@@ -38,8 +38,6 @@ PUBLIC = "public"
 NOT_PERMITTED = "You do not have permission to do this ({permission})."
 UNDECLARED = "This endpoint declares no required permission, so nobody may call it."
 
-Rule = str | Mapping[str, str]
-
 
 def rule_for(view: Any, method: str) -> str | None:
     """The permission `view` declares for `method`, or None if it declares none."""

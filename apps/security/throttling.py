@@ -32,6 +32,7 @@ from django.core.checks import Warning, register
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.cache.engine import ShardedCache
+from apps.security.api_keys.models import ApiKey
 from apps.security.client_ip import client_ip
 
 PER_PROCESS_THROTTLES = (
@@ -87,8 +88,6 @@ def _count(key: str, timeout: int) -> int | None:
 
 
 def _is_api_key(auth) -> bool:
-    from apps.security.api_keys.models import ApiKey
-
     return isinstance(auth, ApiKey)
 
 

@@ -1,4 +1,4 @@
-"""Pool presets side by side: `current` vs `recommended` (the seed's two tables).
+"""Pool presets side by side: `current` vs `recommended` (apps/core/pools/defaults.py).
 
 For each preset: the preset is applied with `manage.py apply_config_preset`, then gunicorn
 (2 workers x THREADS threads, DEBUG off, PostgreSQL with the demo plan, Redis cache) is

@@ -138,7 +138,7 @@ def test_a_failed_read_of_the_versions_changes_nothing(seen, database_down, monk
     local.poll(force=True)
 
     assert calls == [0, version]  # not re-applied as version 0
-    assert local._seen["things"] == version
+    assert local.seen("things") == version
 
 
 def test_an_apply_that_cannot_read_the_database_is_retried_at_the_next_check(monkeypatch, caplog):

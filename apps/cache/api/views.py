@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiTypes, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,12 +32,9 @@ class CacheConfigView(BaseAPIView):
     def _update(self, request: Request, *, partial: bool) -> Response:
         serializer = CacheConfigSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        try:
-            config = services.cache_config_update(
-                actor=request.user, source="api", values=dict(serializer.validated_data)
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        config = services.cache_config_update(
+            actor=request.user, source="api", values=dict(serializer.validated_data)
+        )
         return Response(CacheConfigSerializer(config).data)
 
 

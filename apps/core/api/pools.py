@@ -25,7 +25,7 @@ class PoolConfigSerializer(serializers.ModelSerializer):
 
 
 class PoolConfigInputSerializer(StrictSerializer):
-    """New settings; types here, ranges and cross-field rules in pools.validation."""
+    """New settings; types here, ranges and cross-field rules in the model (full_clean)."""
 
     # Read-only: a body read with GET may be sent back as is.
     name = serializers.CharField(read_only=True)

@@ -1,6 +1,6 @@
 """Turn HWA JSON (v1 or v2 shapes) into the typed records of `types`.
 
-HWA's field names are only partly confirmed by public sources (see docs hwa-api.md), so
+HWA's field names are only partly confirmed by public sources (see docs/hwa-api.md), so
 each field is looked up under every spelling seen: v1 nests the stream under
 `jobStreamInPlan`/`key` and workstations under `workstationKey`, v2 flattens them
 (`jobStreamName`, `workstation`). Optional fields may be absent or null; unknown states

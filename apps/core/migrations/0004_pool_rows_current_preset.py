@@ -1,4 +1,4 @@
-"""Create the three pool rows with the seed's `current` preset (see pools/defaults.py)."""
+"""Create the three pool rows with the `current` preset (see pools/defaults.py)."""
 
 from django.db import migrations
 

@@ -3,11 +3,17 @@
 Django creates its pool lazily (`DatabaseWrapper.pool`, cached per alias in the class-level
 `_connection_pools`) from OPTIONS["pool"]. To apply new settings without a restart we build
 a pool the same way Django does (same connect kwargs, `configure` and `check`) and put it in
-that cache; Django then takes every new connection from it. The retired pool is not closed
-at once: connections in flight go back to the pool they came from (Django returns them with
-`connection._pool.putconn`), and the old pool is closed in a background thread once none is
-out (or after RETIRE_DEADLINE_S). A caller that raced the swap and finds the old pool closed
-is handed to its successor, so a change never fails a request.
+that cache; Django then takes every new connection from it, and reads OPTIONS["pool"] again
+only if the pool is closed (a test's settings change, test database set-up). OPTIONS["pool"]
+is settings.DATABASES's own dict (the connection holds it, not a copy), so it keeps the
+start-up values that checks and defaults read; the values applied live are `state.values`,
+and every pool built here (at a change, the first request, after an outage) uses them.
+
+The retired pool is not closed at once: connections in flight go back to the pool they came
+from (Django returns them with `connection._pool.putconn`), and the old pool is closed in a
+background thread once none is out (or after RETIRE_DEADLINE_S). A caller that raced the
+swap and finds the old pool closed is handed to its successor, so a change never fails a
+request.
 
 health_check_interval: psycopg_pool has no periodic check of its own, so one daemon thread
 per process calls `pool.check()` (tests every idle connection, replaces broken ones) every
@@ -153,6 +159,11 @@ class _State:
 state = _State()
 
 
+def applied_values() -> dict[str, int] | None:
+    """The pool row values this process runs with (None before the first apply)."""
+    return dict(state.values) if state.values is not None else None
+
+
 def is_pooled() -> bool:
     """True when the database uses Django's psycopg pool (PostgreSQL with OPTIONS["pool"])."""
     return bool(connections[ALIAS].settings_dict.get("OPTIONS", {}).get("pool"))
@@ -202,8 +213,15 @@ def ensure_pool() -> None:
         return
     with state.lock:
         if not isinstance(_installed_pool(), TimedConnectionPool):
-            options = connections[ALIAS].settings_dict["OPTIONS"]
-            _install(dict(options["pool"]), f"resync-{ALIAS}-start")
+            _install(_live_kwargs(), f"resync-{ALIAS}-start")
+
+
+def _live_kwargs() -> dict[str, Any]:
+    """The pool arguments in force: the applied row's, or the start-up OPTIONS["pool"]."""
+    if state.values is not None:
+        return pool_kwargs(state.values)
+    startup = connections[ALIAS].settings_dict["OPTIONS"]["pool"]
+    return dict(startup) if isinstance(startup, dict) else {}
 
 
 def _install(kwargs: dict[str, Any], name: str, retire_after: float = RETIRE_DEADLINE_S) -> None:
@@ -228,8 +246,6 @@ def _install(kwargs: dict[str, Any], name: str, retire_after: float = RETIRE_DEA
     if isinstance(old, TimedConnectionPool):
         old.successor = new
     pools[ALIAS] = new
-    # Django rebuilds from OPTIONS["pool"] if it ever closes the pool (tests do).
-    wrapper.settings_dict["OPTIONS"]["pool"] = kwargs
     if old is not None:
         state.retiring.append(old)
         threading.Thread(target=_retire, args=(old, retire_after), daemon=True).start()
@@ -247,12 +263,21 @@ def _recover() -> None:
     """The database answers again: replace the pool, whose reconnection attempts are still
     backing off (and whose idle connections died with the server)."""
     with state.lock:
-        options = connections[ALIAS].settings_dict["OPTIONS"]
-        _install(dict(options["pool"]), f"resync-{ALIAS}-recovered", retire_after=0)
+        _install(_live_kwargs(), f"resync-{ALIAS}-recovered", retire_after=0)
     logger.info("Database pool rebuilt after an outage")
 
 
 breaker = OutageBreaker(probe=_probe, recover=_recover)
+
+
+class OutageLogFilter(logging.Filter):
+    """Drops django.request's error line for each 503 answered while the breaker is open.
+
+    The breaker logs the outage once when it opens and once when it closes; a line per
+    refused request would flood the log for as long as the outage lasts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(record, "status_code", None) == 503 and breaker.is_open)
 
 
 def _retire(old: ConnectionPool, retire_after: float = RETIRE_DEADLINE_S) -> None:

@@ -1,9 +1,10 @@
-"""Preset values (the seed's two tables) and the start-up defaults when no row exists.
+"""Preset values and the start-up defaults when no row exists.
 
-Rows are created by migration 0004 with the `current` preset, the seed's measured
-baseline. If a row is missing (a fresh database before migrating, a flushed test
-database), the database pool keeps the env start-up values (DB_POOL_* in settings) and
-Redis and HWA HTTP use the `current` preset.
+`current` holds the settings Resync ran with before tuning (the measured baseline),
+`recommended` the tuned ones (README, "Connection pools", has both tables). Rows are
+created by migration 0004 with the `current` preset. If a row is missing (a fresh database
+before migrating, a flushed test database), the database pool keeps the env start-up values
+(DB_POOL_* in settings) and Redis and HWA HTTP use the `current` preset.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The HWA HTTP pool: httpx limits and timeouts from ConnectionPoolConfig 'hwa_http'.
 
-Resync does not own the process-wide HWA client here; whoever builds it reads
-`hwa_http_pool_limits()` and subscribes to changes by appending a callable to `on_change`
-(called with the new limits dict; e.g. rebuild settings and `HwaClient.reconfigure`). To
-show its pool in the stats it calls `track_client(httpx_client)`.
+This module does not own the process-wide HWA client (apps/core/services/hwa.py does):
+whoever builds it reads the limits (`apps.core.selectors.pools.hwa_http_pool_limits`) and
+subscribes to changes by appending a callable to `on_change` (called with the new limits
+dict). To show its pool in the stats it calls `track_client(httpx_client)`.
 
 Mapping: max_size -> max_connections and max_keepalive_connections (httpx keeps every
 connection it may reuse), idle_timeout -> keepalive_expiry, connection_timeout -> the wait
@@ -38,13 +38,9 @@ def limits_from(values: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def hwa_http_pool_limits() -> dict[str, Any]:
-    """The httpx limits and timeouts the HWA client should use now."""
-    if _values is None:
-        from apps.core.selectors.pools import pool_config_values
-
-        return limits_from(pool_config_values()["hwa_http"])
-    return limits_from(_values)
+def applied_values() -> dict[str, int] | None:
+    """The pool row values this process runs with (None before the first apply)."""
+    return dict(_values) if _values is not None else None
 
 
 def apply(values: dict[str, int], version: int) -> None:

@@ -143,15 +143,3 @@ class OutageBreaker:
         with self._lock:
             self._open = False
             self._opened_at = None
-
-
-class OutageLogFilter(logging.Filter):
-    """Drops django.request's error line for each 503 answered while the breaker is open.
-
-    The breaker logs the outage once when it opens and once when it closes; a line per
-    refused request would flood the log for as long as the outage lasts."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from apps.core.pools.database import breaker
-
-        return not (getattr(record, "status_code", None) == 503 and breaker.is_open)

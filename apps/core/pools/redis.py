@@ -47,6 +47,11 @@ def pool_kwargs(values: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def applied_values() -> dict[str, int] | None:
+    """The pool row values this process runs with (None before the first apply)."""
+    return dict(_values) if _values is not None else None
+
+
 def apply(values: dict[str, int], version: int) -> None:
     """Use `values` for every Redis connection acquired from now on."""
     global _values, _generation

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from psycopg_pool import PoolTimeout, TooManyRequests
 
+from apps.core.api.problems import problem_response
 from apps.core.errors import ServiceUnavailableError
 from apps.core.pools import database
 
@@ -45,11 +46,8 @@ def database_unavailable_error(exc: BaseException | None) -> ServiceUnavailableE
     return None
 
 
-def problem_response(error: ServiceUnavailableError) -> JsonResponse:
-    from apps.core.api.errors import PROBLEM_CONTENT_TYPE, problem_body
-
-    body = problem_body(error.status_code, error.detail)
-    response = JsonResponse(body, status=error.status_code, content_type=PROBLEM_CONTENT_TYPE)
+def unavailable_response(error: ServiceUnavailableError) -> JsonResponse:
+    response = problem_response(error.status_code, error.detail)
     response["Retry-After"] = str(error.retry_after)
     return response
 
@@ -57,7 +55,7 @@ def problem_response(error: ServiceUnavailableError) -> JsonResponse:
 def current_unavailable_response() -> JsonResponse | None:
     """In an exception handler: the 503 for the exception being handled, if it applies."""
     error = database_unavailable_error(sys.exc_info()[1])
-    return problem_response(error) if error else None
+    return unavailable_response(error) if error else None
 
 
 class DatabaseUnavailableMiddleware:
@@ -73,4 +71,4 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         error = database_unavailable_error(exception)
-        return problem_response(error) if error else None
+        return unavailable_response(error) if error else None

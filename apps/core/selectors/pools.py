@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from apps.core.config_versions import watcher
 from apps.core.errors import NotFoundError
 from apps.core.models import ConnectionPoolConfig
-from apps.core.pools import database, hwa_http, redis
+from apps.core.pools import CONFIG_AREA, database, hwa_http, redis
 from apps.core.pools.defaults import POOL_NAMES, default_values
 
 UNKNOWN_POOL = "No pool named {name!r}; pools: database, redis, hwa_http."
@@ -28,6 +30,13 @@ def pool_config_get(*, name: str) -> ConnectionPoolConfig:
 
 def pool_config_list() -> list[ConnectionPoolConfig]:
     return [pool_config_get(name=name) for name in POOL_NAMES]
+
+
+def hwa_http_pool_limits() -> dict[str, Any]:
+    """The httpx limits the HWA client should use now: those this process applied, or the
+    saved row's before the first apply (a client built before the first request)."""
+    values = hwa_http.applied_values() or pool_config_values()["hwa_http"]
+    return hwa_http.limits_from(values)
 
 
 # Every pool reports these keys; a figure its library cannot measure is null (see "note").
@@ -56,15 +65,12 @@ def _uniform(config: dict | None, figures: dict[str, Any]) -> dict[str, Any]:
 
 def pool_stats() -> dict[str, Any]:
     """This process's pools: the settings it runs with and live figures."""
-    from apps.core.config_versions import watcher
-    from apps.core.pools import runtime
-
     return {
-        "pid": runtime.process_id(),
-        "config_version": watcher._seen.get("pools"),
+        "pid": os.getpid(),
+        "config_version": watcher.seen(CONFIG_AREA),
         "pools": {
-            "database": _uniform(database.state.values, database.stats()),
-            "redis": _uniform(redis._values, redis.stats()),
-            "hwa_http": _uniform(hwa_http._values, hwa_http.stats()),
+            "database": _uniform(database.applied_values(), database.stats()),
+            "redis": _uniform(redis.applied_values(), redis.stats()),
+            "hwa_http": _uniform(hwa_http.applied_values(), hwa_http.stats()),
         },
     }

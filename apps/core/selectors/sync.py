@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.core.models import HwaConnection, SyncRun
 from apps.core.models.hwa import DEFAULT_CONNECTION
+from apps.core.services.hwa import hwa_client_peek
 
 FRESHNESS_TTL_S = 1.0
 NEVER = "never"
@@ -109,8 +110,6 @@ def check_hwa_sync() -> None:
 
 
 def _check_breaker() -> None:
-    from apps.core.services.hwa import hwa_client_peek
-
     client = hwa_client_peek()
     if client is None:
         return

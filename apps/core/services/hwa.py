@@ -27,7 +27,8 @@ from apps.core.hwa.client import HwaClient, HwaClientSettings
 from apps.core.hwa.types import ConnectionCheck
 from apps.core.models import HwaConnection
 from apps.core.models.hwa import DEFAULT_CONNECTION, EDITABLE_FIELDS
-from apps.core.pools.hwa_http import hwa_http_pool_limits, track_client
+from apps.core.pools.hwa_http import track_client
+from apps.core.selectors.pools import hwa_http_pool_limits
 from apps.monitoring.services import audit_record
 from apps.security.crypto import SecretUnreadableError, plaintext
 
@@ -108,11 +109,6 @@ def hwa_connection_save(
     return connection
 
 
-def _pool_limits() -> dict[str, Any]:
-    """The httpx pool settings of the live 'hwa_http' pool row (apps/core/pools)."""
-    return hwa_http_pool_limits()
-
-
 def client_settings(connection: HwaConnection, **overrides: Any) -> HwaClientSettings:
     """The client settings a connection row stands for (SecretUnreadableError if its
     password cannot be decrypted with the configured keys)."""
@@ -170,7 +166,7 @@ class _ClientHolder:
                 raise ServiceUnavailableError(DISABLED, retry_after=60)
             # The connection row owns where and how long; the hwa_http pool row owns how
             # many connections and how long to wait for one. Either moving rebuilds.
-            limits = _pool_limits()
+            limits = hwa_http_pool_limits()
             key = (connection.pk, connection.version, tuple(sorted(limits.items())))
             if self._client is None:
                 self._client = HwaClient(client_settings(connection, **limits))

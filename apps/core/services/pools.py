@@ -1,57 +1,46 @@
-"""Writes of pool configuration: validated in one place, audited, applied everywhere."""
+"""Writes of pool configuration (validated by the model, audited, applied everywhere), the
+config-version callback that applies it in each process, and the pools' preset targets."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core.config_versions import config_version_bump
-from apps.core.errors import ApplicationError, NotFoundError
+from apps.core.errors import NotFoundError, reject_unknown_fields
 from apps.core.models import ConnectionPoolConfig
 from apps.core.models.pools import EDITABLE_FIELDS
-from apps.core.pools.defaults import POOL_NAMES, default_values
-from apps.core.pools.runtime import AREA
-from apps.core.pools.validation import pool_values_errors
-from apps.core.selectors.pools import UNKNOWN_POOL
+from apps.core.pools import CONFIG_AREA, database, hwa_http, redis
+from apps.core.pools.defaults import POOL_NAMES, PRESETS, default_values
+from apps.core.presets import PresetTarget
+from apps.core.selectors.pools import UNKNOWN_POOL, pool_config_get, pool_config_values
 from apps.monitoring.services import audit_record
-
-INVALID_POOL_VALUES = "Invalid pool settings: {fields}."
-UNKNOWN_FIELDS = "Unknown pool setting(s): {fields}."
-
-
-class PoolConfigInvalid(ApplicationError):
-    """Pool values that fail validation; `errors` names each field."""
 
 
 @transaction.atomic
 def pool_config_update(
     *, name: str, values: dict[str, Any], actor: Any, source: str
 ) -> ConnectionPoolConfig:
-    """Change some of pool `name`'s settings; every process applies them within a second."""
+    """Change some of pool `name`'s settings; every process applies them within a second.
+
+    Raises Django's ValidationError (by field) for unknown or bad values; saves nothing then.
+    """
     if name not in POOL_NAMES:
         raise NotFoundError(UNKNOWN_POOL.format(name=name))
-    unknown = sorted(set(values) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise PoolConfigInvalid(
-            UNKNOWN_FIELDS.format(fields=", ".join(unknown)),
-            extra={"errors": {field: ["Unknown field."] for field in unknown}},
-        )
+    reject_unknown_fields(values, known=EDITABLE_FIELDS)
     config, _ = ConnectionPoolConfig.objects.select_for_update().get_or_create(
         name=name, defaults=default_values(name)
     )
     before = config.values()
-    after = {**before, **values}
-    errors = pool_values_errors(after)
-    if errors:
-        raise PoolConfigInvalid(
-            INVALID_POOL_VALUES.format(fields=", ".join(errors)), extra={"errors": errors}
-        )
+    for field, value in values.items():
+        setattr(config, field, value)
+    config.full_clean()
+    after = config.values()
     if after == before:
         return config
-    for field, value in after.items():
-        setattr(config, field, value)
     config.updated_at = timezone.now()
     config.save()
     audit_record(
@@ -62,5 +51,35 @@ def pool_config_update(
         before=before,
         after=after,
     )
-    config_version_bump(AREA)
+    config_version_bump(CONFIG_AREA)
     return config
+
+
+def pool_config_apply(version: int) -> None:
+    """The watcher callback: give each pool its saved values (a pool whose values did not
+    change keeps running as it is)."""
+    values = pool_config_values()
+    database.apply(values["database"], version)
+    redis.apply(values["redis"], version)
+    hwa_http.apply(values["hwa_http"], version)
+
+
+def _preset_read(name: str) -> dict[str, Any]:
+    return pool_config_get(name=name).values()
+
+
+def _preset_apply(name: str, values: dict[str, Any], *, actor: Any, source: str) -> None:
+    pool_config_update(name=name, values=values, actor=actor, source=source)
+
+
+def pool_preset_targets() -> list[PresetTarget]:
+    """One PresetTarget per pool row, for apply_config_preset and the admin action."""
+    return [
+        PresetTarget(
+            name=f"pool:{name}",
+            presets=PRESETS,
+            read=partial(_preset_read, name),
+            apply=partial(_preset_apply, name),
+        )
+        for name in POOL_NAMES
+    ]

@@ -63,6 +63,7 @@ from apps.core.hwa.client import HwaClient
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
 from apps.core.selectors.sync import freshness_reset
+from apps.core.services.hwa import hwa_client
 from apps.core.services.mirror import (
     MirrorWriter,
     job_digest,
@@ -117,8 +118,6 @@ class _Outcome:
 def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = None) -> SyncRun:
     """Run one sync; returns its SyncRun (status ok, failed or skipped; never raises for HWA)."""
     if client is None:
-        from apps.core.services.hwa import hwa_client
-
         client = hwa_client()
     tick = progress or (lambda kind, n: None)
     with _claim() as run:

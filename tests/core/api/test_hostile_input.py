@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLResolver, get_resolver, resolve
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.core.api.errors import PROBLEM_CONTENT_TYPE, TITLES
+from apps.core.api.problems import PROBLEM_CONTENT_TYPE, TITLES
 from apps.security.api_keys.services import api_key_create
 from apps.security.scopes import PLAN_READ
 from tests.factories import JobFactory, UserFactory

@@ -3,8 +3,11 @@ from __future__ import annotations
 import pytest
 
 from apps.core.models import ConfigVersion, ConnectionPoolConfig
+from apps.core.models.pools import MIN_GT_MAX
+from apps.core.pools import hwa_http
 from apps.core.pools.defaults import PRESETS
-from apps.core.pools.validation import MIN_GT_MAX
+from apps.core.selectors.pools import hwa_http_pool_limits
+from apps.core.services.pools import pool_config_apply
 from apps.monitoring.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -103,16 +106,13 @@ def test_stats_are_for_monitoring_readers(auditor_client, viewer_client):
 
 
 def test_hwa_http_limits_follow_the_row(admin_client_api):
-    from apps.core.pools import hwa_http
-    from apps.core.pools.runtime import pools_apply
-
     heard: list[dict] = []
     hwa_http.on_change.append(heard.append)
     try:
-        pools_apply(0)
+        pool_config_apply(0)
         admin_client_api.patch(URL.format("hwa_http"), {"max_size": 7, "idle_timeout": 40})
-        pools_apply(1)
+        pool_config_apply(1)
     finally:
         hwa_http.on_change.remove(heard.append)
-    assert hwa_http.hwa_http_pool_limits()["max_connections"] == 7
+    assert hwa_http_pool_limits()["max_connections"] == 7
     assert heard[-1]["keepalive_expiry"] == 40.0

@@ -3,17 +3,19 @@ and outages (the breaker, the request deadline, the rebuild after recovery)."""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.core.pools import database
-from apps.core.pools.defaults import PRESETS
+from apps.core.pools.defaults import PRESETS, default_values
 from apps.core.pools.outage import OutageBreaker
 from apps.core.pools.unavailable import DATABASE_DOWN, POOL_EXHAUSTED
 from apps.core.selectors.pools import pool_stats
@@ -238,3 +240,28 @@ def test_a_request_waits_for_a_connection_at_most_the_request_deadline(admin_use
     assert health.status_code == 200
     assert health.json()["components"]["database"]["status"] == "degraded"
     assert health_seconds < HEALTH_S
+
+
+def test_a_live_change_leaves_the_start_up_settings_as_they_were():
+    # Django's connection holds settings.DATABASES's own dict: a write there would be read
+    # back by checks and defaults as if the environment had said it.
+    assert connection.settings_dict is settings.DATABASES["default"]
+    at_start = copy.deepcopy(settings.DATABASES)
+    startup_defaults = default_values("database")
+
+    database.apply({**PRESETS["recommended"], "max_waiting": 0}, version=103)
+
+    assert connection.pool.max_size == 30
+    assert at_start == settings.DATABASES
+    assert default_values("database") == startup_defaults
+
+
+def test_a_pool_django_rebuilt_is_replaced_with_the_live_values():
+    database.apply({**PRESETS["recommended"], "max_waiting": 0}, version=104)
+    connection.close()
+    connection.close_pool()  # as Django does on a test's settings change
+
+    database.ensure_pool()  # the next request
+
+    assert isinstance(connection.pool, database.TimedConnectionPool)
+    assert connection.pool.max_size == 30

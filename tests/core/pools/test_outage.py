@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from apps.core.pools import database
-from apps.core.pools.outage import DatabaseUnavailable, OutageBreaker, OutageLogFilter
+from apps.core.pools.outage import DatabaseUnavailable, OutageBreaker
 
 # Generous bound for a background thread that probes every 10 ms (a stuck one never ends).
 WAIT_S = 10.0
@@ -124,7 +124,7 @@ def test_the_log_keeps_one_line_per_outage_not_one_per_refused_request(
     breaker, fake_db, monkeypatch
 ):
     monkeypatch.setattr(database, "breaker", breaker)
-    log_filter = OutageLogFilter()
+    log_filter = database.OutageLogFilter()
 
     def request_line(status: int) -> logging.LogRecord:
         record = logging.LogRecord("django.request", logging.ERROR, "", 0, "x", None, None)

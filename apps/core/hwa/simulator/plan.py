@@ -15,7 +15,7 @@ unfinished ones are carried forward, as HWA does.
 Each tick advances the clock (by `tick_seconds`, or to the wall clock's time) and moves at
 most `change_rate` x jobs one step, chosen among the jobs that can move now: the jobs of
 streams whose time has come, a running job once its run's duration has passed. A sprinkling
-of every internal state of hwa-api.md (and older ones such as SUSP) is present from the
+of every internal state of docs/hwa-api.md (and older ones such as SUSP) is present from the
 start and never moves, so a mirror shows them all.
 
 Deterministic from a seed, a start time and a clock: the same inputs and the same number

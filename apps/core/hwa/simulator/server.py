@@ -1,4 +1,4 @@
-"""A real HTTP server speaking the HWA REST calls of docs hwa-api.md, for tests and demos.
+"""A real HTTP server speaking the HWA REST calls of docs/hwa-api.md, for tests and demos.
 
 Served calls (under /twsd, HTTP Basic auth, JSON, `messages` error bodies):
 
