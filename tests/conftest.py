@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
 from apps.core.config_versions import watcher
 from apps.security.api_keys.authentication import forget_verified_keys
-from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, VIEWER
+from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, ROLES, VIEWER
 from apps.security.throttling import forget_login_blocks
 from tests.factories import UserFactory
 
@@ -58,8 +58,20 @@ def _with_role(username: str, role: str | None, **flags):
     """A user in one of the roles the migration created (None: no role at all)."""
     user = UserFactory(username=username, **flags)
     if role is not None:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(_role_group(role))
     return user
+
+
+def _role_group(role: str) -> Group:
+    """The role's group; made again if a transactional test's flush removed the migrated one."""
+    group, created = Group.objects.get_or_create(name=role)
+    if created:
+        for permission in ROLES[role]:
+            app_label, codename = permission.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group
 
 
 @pytest.fixture
