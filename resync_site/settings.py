@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from resync_site import local_secrets
@@ -108,7 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with each header built once rather than per response.
+    "apps.security.csp.CSPMiddleware",
     # Last, as django-axes requires: turns a lockout started by this request into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -434,19 +435,33 @@ SECURE_PROXY_SSL_HEADER = (
 )
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CONTENT_SECURITY_POLICY = {
+# Content Security Policy (django-csp, README: Security). Nothing inline runs or styles
+# unless it carries the response's nonce (`request.csp_nonce`): no 'unsafe-inline' or
+# 'unsafe-eval' anywhere (security.E301); templates/ moves what Swagger UI and the browsable
+# API inline into static files. RESYNC_CSP_REPORT_ONLY=1 sends the same policy report-only
+# (browsers report, refuse nothing). Reports go to RESYNC_CSP_REPORT_URI (empty: none), named
+# for report-to by the Reporting-Endpoints header apps.security.csp.CSPMiddleware adds.
+RESYNC_CSP_REPORT_ONLY = env_bool("RESYNC_CSP_REPORT_ONLY", False)
+RESYNC_CSP_REPORT_URI = env_str("RESYNC_CSP_REPORT_URI", "/api/v1/security/csp-report/")
+_CSP_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
-        # Swagger UI and the admin set inline style attributes.
-        "style-src": [SELF, "'unsafe-inline'"],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
+        **(
+            {"report-uri": [RESYNC_CSP_REPORT_URI], "report-to": "csp-endpoint"}
+            if RESYNC_CSP_REPORT_URI
+            else {}
+        ),
     }
 }
+CONTENT_SECURITY_POLICY = None if RESYNC_CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if RESYNC_CSP_REPORT_ONLY else None
 
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.

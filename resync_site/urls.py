@@ -1,8 +1,10 @@
 """Root URLs: each app owns its api/urls.py; this file only includes them, plus the landing page."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
-from django.views.generic import TemplateView
+from django.utils.functional import lazy
+from django.views.generic import RedirectView, TemplateView
 
 from apps.core.api.schema import DocsView, SchemaView
 
@@ -12,6 +14,8 @@ admin.site.site_header = admin.site.site_title = "Resync administration"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # Browsers ask every site for /favicon.ico; a 404 there is an error in each page's console.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.core.api.urls")),
     path("api/v1/", include("apps.monitoring.api.urls")),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +37,11 @@ def test_the_admins_view_site_link_goes_to_the_landing_page(client, admin_user):
 
     assert page.context["site_url"] == reverse("home")
     assert f'<a href="{reverse("home")}">View site</a>' in page.content.decode()
+
+
+def test_the_favicon_is_answered_so_browsers_log_no_404(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"] == static("core/favicon.svg")
+    assert finders.find("core/favicon.svg")

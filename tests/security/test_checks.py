@@ -1,14 +1,17 @@
-"""The JWT settings checks (security.E201-E203)."""
+"""The JWT settings checks (security.E201-E203) and the CSP checks (E301, W301)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from apps.security.checks import (
+    CSP_REPORT_ONLY,
+    CSP_UNSAFE,
     LEEWAY_TOO_WIDE,
     LIFECYCLE_OFF,
     MAX_LEEWAY_SECONDS,
     WRONG_ALGORITHM,
+    check_content_security_policy,
     check_jwt_settings,
 )
 
@@ -36,4 +39,26 @@ def test_a_wide_leeway_is_an_error_in_seconds_or_as_a_timedelta(settings):
 def test_turning_off_rotation_or_revocation_is_an_error(settings):
     assert _with(settings, BLACKLIST_AFTER_ROTATION=False) == [
         LIFECYCLE_OFF.format(name="BLACKLIST_AFTER_ROTATION", expected=True)
+    ]
+
+
+def test_the_shipped_policy_passes_the_check():
+    assert check_content_security_policy(None) == []
+
+
+def test_unsafe_inline_in_any_directive_is_an_error(settings):
+    policy = settings.CONTENT_SECURITY_POLICY
+    directives = {**policy["DIRECTIVES"], "style-src": ["'self'", "'unsafe-inline'"]}
+    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
+
+    assert [(p.id, p.msg) for p in check_content_security_policy(None)] == [
+        ("security.E301", CSP_UNSAFE.format(directive="style-src", source="'unsafe-inline'"))
+    ]
+
+
+def test_report_only_is_a_warning(settings):
+    settings.RESYNC_CSP_REPORT_ONLY = True
+
+    assert [(p.id, p.msg) for p in check_content_security_policy(None)] == [
+        ("security.W301", CSP_REPORT_ONLY)
     ]
