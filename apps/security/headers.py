@@ -29,7 +29,6 @@ from django.http import HttpRequest, HttpResponse
 DENIED_FEATURES = (
     "accelerometer",
     "autoplay",
-    "bluetooth",
     "camera",
     "display-capture",
     "encrypted-media",
