@@ -10,7 +10,7 @@ The permissions (roles in apps/security/roles.py are groups of them; superusers 
 - VIEW_PLAN: read jobs, job streams, workstations and their status counts
 - ACT_ON_JOB: rerun, hold, release or cancel a job in HWA
 - ADMINISTER: the one meaning of "administrator": pools, cache and HWA connection settings,
-  cache clear, users and roles, API keys
+  CORS origins, cache clear, users and roles, API keys
 - VIEW_MONITORING: audit log, security events, pool and cache statistics, health details
 - TEST_HWA_CONNECTION: run "Test connection" (it sends the stored HWA password)
 - AUTHENTICATED: any signed-in caller, whatever the role; PUBLIC: anyone
