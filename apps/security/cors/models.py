@@ -24,6 +24,7 @@ HAS_USERINFO = "An origin has no user name or password."
 HAS_WILDCARD = "Wildcards are not allowed: list each origin."
 BAD_HOST = "The host is not a host name or an IP address."
 BAD_PORT = "The port must be a number from 1 to 65535."
+ALREADY_LISTED = "This origin is already listed."
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
@@ -84,6 +85,7 @@ class CorsOrigin(models.Model):
     origin = models.CharField(
         max_length=300,
         unique=True,
+        error_messages={"unique": ALREADY_LISTED},
         help_text="scheme://host[:port], e.g. https://ops.example.com: no path, no wildcard.",
     )
     enabled = models.BooleanField(default=True, help_text="Only enabled origins are allowed.")

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from apps.core.config_versions import config_version_bump
 from apps.monitoring.services import audit_record
-from apps.security.cors.models import CorsOrigin, origin_normalize
+from apps.security.cors.models import ALREADY_LISTED, CorsOrigin, origin_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,16 @@ def _target(row: CorsOrigin) -> str:
     return f"cors_origin:{row.origin}"
 
 
+def _save(row: CorsOrigin) -> None:
+    """Save a validated row; the same origin saved at the same moment elsewhere is a field
+    error like any duplicate, not a 500."""
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise ValidationError({"origin": [ALREADY_LISTED]}) from None
+
+
 def _check_fields(values: dict[str, Any]) -> None:
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
@@ -47,7 +57,7 @@ def cors_origin_create(*, values: dict[str, Any], actor: Any, source: str) -> Co
     _check_fields(values)
     row = CorsOrigin(**values)
     row.full_clean()
-    row.save()
+    _save(row)
     audit_record(
         actor=actor,
         source=source,
@@ -73,7 +83,7 @@ def cors_origin_update(
     after = _snapshot(row)
     if after == before:
         return row
-    row.save()
+    _save(row)
     audit_record(
         actor=actor,
         source=source,

@@ -11,7 +11,7 @@ from apps.core.config_versions import watcher
 from apps.core.models import ConfigVersion
 from apps.security.apps import _seed_cors_origins
 from apps.security.cors.allowlist import cors_allowlist
-from apps.security.cors.models import HAS_WILDCARD, CorsOrigin
+from apps.security.cors.models import ALREADY_LISTED, HAS_WILDCARD, CorsOrigin
 from apps.security.cors.services import (
     CONFIG_AREA,
     FIELDS,
@@ -120,3 +120,12 @@ def test_migrate_seeds_from_the_environment_variable():
     with override_settings(RESYNC_CORS_SEED_ORIGINS=["https://ci.example.com:8443"]):
         _seed_cors_origins()
     assert CorsOrigin.objects.get().origin == "https://ci.example.com:8443"
+
+
+def test_the_same_origin_added_at_the_same_moment_elsewhere_is_a_field_error(origins, monkeypatch):
+    # Both requests pass the uniqueness check before either saves; the database decides.
+    monkeypatch.setattr(CorsOrigin, "validate_unique", lambda self, exclude=None: None)
+    with pytest.raises(ValidationError) as info:
+        cors_origin_create(values={"origin": LISTED}, actor=None, source="api")
+    assert info.value.message_dict == {"origin": [ALREADY_LISTED]}
+    assert CorsOrigin.objects.filter(origin=LISTED).count() == 1
