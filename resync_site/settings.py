@@ -92,22 +92,27 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    # Security headers (README: Security headers) on every response, the early refusals
+    # (413, 503) included, and the HTTPS redirect before any work is done.
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.security.headers.SecurityHeadersMiddleware",
     # Before anything that may read the database: it caps the wait for a connection.
     "apps.core.pools.unavailable.DatabaseUnavailableMiddleware",
     "apps.core.api.limits.RequestBodyLimitMiddleware",
     "apps.security.client_ip.ClientIpMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # After the config refresh (its allow-list is current, preflights included), before
+    # anything that may answer on its own (a 429 from the login guard is readable too).
+    "corsheaders.middleware.CorsMiddleware",
     # Early: a throttled or locked-out login is refused before sessions, CSRF or the view.
     "apps.security.login.LoginGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, with each header built once rather than per response.
     "apps.security.csp.CSPMiddleware",
     # Last, as django-axes requires: turns a lockout started by this request into a 429.
@@ -334,7 +339,9 @@ USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies every static file here; production serves them from it
+# through WhiteNoise (without it the admin and the API docs answer 500).
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -376,9 +383,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Production answers JSON only: the browsable API's HTML pages are for development.
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if not PRODUCTION else []),
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
@@ -420,21 +428,51 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Security headers -----------------------------------------------------------------
+# --- Security headers and HTTPS (README: Security headers, Production) -------------------
+# Django's SecurityMiddleware and XFrameOptionsMiddleware send what they have settings for;
+# apps/security/headers.py adds Permissions-Policy, Cross-Origin-Resource-Policy,
+# X-XSS-Protection: 0 and Cache-Control: no-store on the API.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
-)
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", PRODUCTION)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
+# Load balancers and orchestrators probe health over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+# X-Forwarded-Proto is believed only behind a TLS proxy; resync_site/gunicorn.conf.py makes
+# gunicorn follow the same switch (its default believes it from 127.0.0.1 regardless).
+DJANGO_BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DJANGO_BEHIND_TLS_PROXY else None
+# /api/schema/ and /api/docs/ are open to anonymous callers in development only, unless set.
+RESYNC_PUBLIC_API_DOCS = env_bool("RESYNC_PUBLIC_API_DOCS", not PRODUCTION)
+
+# --- CORS (README: CORS) ---------------------------------------------------------------
+# Allowed origins are CorsOrigin rows (admin, API), asked through django-cors-headers'
+# check_request_enabled signal (apps/security/cors/allowlist.py). The environment variable
+# only seeds those rows at each `migrate`; the library's own static lists stay empty
+# (security.E311), or an origin disabled in the admin would stay allowed.
+RESYNC_CORS_SEED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_URLS_REGEX = r"^/api/.*$"
+# Sent only with the headers of an allowed origin, never to another.
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+# Browsers cache a preflight this long (s): a revoked origin's cached preflights live on
+# that long (its pages still cannot read the answers).
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 600, minimum=0)
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "X-Plan-Synced-At",
+    "X-Plan-Sync-Status",
+    "X-Resync-Cache",
+    "Retry-After",
+]
+
 # Content Security Policy (django-csp, README: Security). Nothing inline runs or styles
 # unless it carries the response's nonce (`request.csp_nonce`): no 'unsafe-inline' or
 # 'unsafe-eval' anywhere (security.E301); templates/ moves what Swagger UI and the browsable

@@ -251,3 +251,4 @@ class BlacklistedTokenAdmin(RequiredPermissionAdmin, blacklist_admin.Blacklisted
 
 
 from apps.security.api_keys import admin as api_keys_admin  # noqa: E402, F401  (registers)
+from apps.security.cors import admin as cors_admin  # noqa: E402, F401  (registers)

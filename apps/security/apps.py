@@ -10,12 +10,21 @@ class SecurityConfig(AppConfig):
     label = "security"
 
     def ready(self) -> None:
-        # Importing registers the system checks (security.E001 keys, E2xx JWT, W010 throttles)
-        # and the OpenAPI extensions.
+        # Importing registers the system checks (security.E001 keys, E2xx JWT, W010 throttles,
+        # E31x CORS) and the OpenAPI extensions.
+        from corsheaders.signals import check_request_enabled
+
+        from apps.core.config_versions import watcher
         from apps.security import checks, crypto, schema, throttling  # noqa: F401
         from apps.security.api_keys import schema as api_key_schema  # noqa: F401
+        from apps.security.cors import allowlist, services
+        from apps.security.cors import checks as cors_checks  # noqa: F401
 
         post_migrate.connect(_create_cache_tables, sender=self)
+        post_migrate.connect(_seed_cors_origins, sender=self)
+        # django-cors-headers asks the in-memory allow-list, reloaded on each "cors" change.
+        watcher.register(services.CONFIG_AREA, allowlist.cors_allowlist_reload)
+        check_request_enabled.connect(allowlist.cors_request_allowed)
 
 
 def _create_cache_tables(using: str, **kwargs) -> None:
@@ -23,3 +32,12 @@ def _create_cache_tables(using: str, **kwargs) -> None:
     from django.core.management import call_command
 
     call_command("createcachetable", database=using, verbosity=0)
+
+
+def _seed_cors_origins(**kwargs) -> None:
+    # CORS_ALLOWED_ORIGINS adds the rows it lists that are missing, at every `migrate`.
+    from django.conf import settings
+
+    from apps.security.cors.services import cors_origins_seed
+
+    cors_origins_seed(origins=settings.RESYNC_CORS_SEED_ORIGINS)

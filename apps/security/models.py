@@ -74,3 +74,4 @@ class TokenFamily(models.Model):
 
 
 from apps.security.api_keys.models import ApiKey  # noqa: E402, F401  (registers the model)
+from apps.security.cors.models import CorsOrigin  # noqa: E402, F401  (registers the model)

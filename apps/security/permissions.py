@@ -10,9 +10,10 @@ The permissions (roles in apps/security/roles.py are groups of them; superusers 
 - VIEW_PLAN: read jobs, job streams, workstations and their status counts
 - ACT_ON_JOB: rerun, hold, release or cancel a job in HWA
 - ADMINISTER: the one meaning of "administrator": pools, cache and HWA connection settings,
-  cache clear, users and roles, API keys
+  CORS origins, cache clear, users and roles, API keys
 - VIEW_MONITORING: audit log, security events, pool and cache statistics, health details
 - TEST_HWA_CONNECTION: run "Test connection" (it sends the stored HWA password)
+- AUTHENTICATED: any signed-in caller, whatever the role; PUBLIC: anyone
 
 A request made with an API key (`request.auth` has `scopes`) gets the permission only if the
 key's owner holds it AND a scope grants it (apps/security/scopes.py).
@@ -32,8 +33,10 @@ ACT_ON_JOB = "core.act_on_job"
 ADMINISTER = "security.administer"
 VIEW_MONITORING = "security.view_monitoring"
 TEST_HWA_CONNECTION = "security.test_hwa_connection"
-# Anyone, signed in or not (health, token endpoints, the schema).
+# Anyone, signed in or not (health, token endpoints, the schema in development).
 PUBLIC = "public"
+# Anyone signed in, whatever their role (the schema and its docs in production).
+AUTHENTICATED = "authenticated"
 
 NOT_PERMITTED = "You do not have permission to do this ({permission})."
 UNDECLARED = "This endpoint declares no required permission, so nobody may call it."
@@ -54,6 +57,8 @@ def request_allows(request: Any, permission: str) -> bool:
     if permission == PUBLIC:
         return True
     user = getattr(request, "user", None)
+    if permission == AUTHENTICATED:
+        return bool(user and user.is_authenticated)
     if not (user and user.is_authenticated and user.has_perm(permission)):
         return False
     scopes = getattr(getattr(request, "auth", None), "scopes", None)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from apps.security.models import TokenFamily
-from apps.security.permissions import PUBLIC, rule_for
+from apps.security.permissions import AUTHENTICATED, PUBLIC, rule_for
 from apps.security.roles import ROLES
 
 ALLOWED, FORBIDDEN, UNAUTHENTICATED = "allowed", "403", "401"
@@ -86,6 +86,8 @@ def expected_outcome(permission: str | None, held: frozenset[str] | None) -> str
         return ALLOWED
     if held is None:
         return UNAUTHENTICATED
+    if permission == AUTHENTICATED:
+        return ALLOWED
     return ALLOWED if permission is not None and permission in held else FORBIDDEN
 
 

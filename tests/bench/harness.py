@@ -63,8 +63,10 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         RESYNC_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain HTTP over loopback, no TLS proxy: no Secure cookies, HSTS or HTTPS redirect.
         DJANGO_SECURE_COOKIES="0",
         DJANGO_HSTS_SECONDS="0",
+        DJANGO_SSL_REDIRECT="0",
         DATABASE_URL=database_url,
         LOG_LEVEL="warning",
         # The bench clients are load generators: per-client rate limits would turn their
@@ -156,6 +158,8 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iter
         PY,
         "-m",
         "gunicorn",
+        "--config",
+        "resync_site/gunicorn.conf.py",  # as deployed (README: Production)
         "resync_site.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",

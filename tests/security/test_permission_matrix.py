@@ -13,6 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from apps.security.api_keys.services import api_key_create
+from apps.security.cors.services import cors_origin_create
 from apps.security.permissions import PUBLIC, UNDECLARED, RequiredPermission
 from apps.security.roles import ROLES
 from apps.security.scopes import CONFIG_ADMIN, PLAN_READ
@@ -48,18 +49,25 @@ def plan() -> dict[str, int | str]:
     api_key, _ = api_key_create(
         owner=UserFactory(), name="matrix", scopes=[PLAN_READ], actor=None, source="test"
     )
+    origin = cors_origin_create(
+        values={"origin": "https://matrix.example"}, actor=None, source="test"
+    )
     return {
         "jobs": job.pk,
         "workstations": job.workstation_id,
         "jobstreams": job.stream_id,
         "api-keys": api_key.prefix,
+        "cors-origins": origin.pk,
     }
 
 
 def concrete(path: str, plan: dict[str, int | str]) -> str:
     """The path with real values for its parameters; a new parameter needs an example here."""
     examples = {"name": "database", "action": "hold"}
-    resource = path.split("/")[3]
+    segments = path.split("/")
+    # The collection the first parameter belongs to: /api/v1/<resource>/{pk}/...
+    first = next((i for i, segment in enumerate(segments) if segment.startswith("{")), 0)
+    resource = segments[first - 1]
     if resource in plan:
         examples["pk"] = examples["prefix"] = plan[resource]
     for parameter in re.findall(r"{(\w+)}", path):

@@ -1,13 +1,27 @@
-"""The OpenAPI schema and its Swagger UI page: public (they describe, never serve data),
-under the shared API rules of base.py (strict query parameters, JSON problem errors)."""
+"""The OpenAPI schema and its Swagger UI page, under the shared API rules of base.py (strict
+query parameters, JSON problem errors).
+
+They describe, never serve data: public in development; in production they need a signed-in
+caller (the admin's session opens the docs in a browser) unless RESYNC_PUBLIC_API_DOCS is on,
+so an anonymous visitor is not handed a map of every endpoint.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular import views as spectacular
 from rest_framework.renderers import JSONRenderer
 
 from apps.core.api.base import StrictQueryParamsMixin
-from apps.security.permissions import PUBLIC, RequiredPermission
+from apps.security.permissions import AUTHENTICATED, PUBLIC, RequiredPermission
+
+
+class DocsPermission:
+    """`required_permission` read from settings at each use (class or instance), so a
+    test's setting override and the permission matrix see the current rule."""
+
+    def __get__(self, obj: object, objtype: type | None = None) -> str:
+        return PUBLIC if settings.RESYNC_PUBLIC_API_DOCS else AUTHENTICATED
 
 
 class JsonProblemsMixin:
@@ -24,7 +38,7 @@ class SchemaView(JsonProblemsMixin, StrictQueryParamsMixin, spectacular.Spectacu
     """The OpenAPI schema (`?format=json` or yaml, `?lang=`, `?version=`)."""
 
     permission_classes = [RequiredPermission]
-    required_permission = PUBLIC
+    required_permission = DocsPermission()
     extra_query_params = ("lang", "version")
 
 
@@ -32,5 +46,5 @@ class DocsView(JsonProblemsMixin, StrictQueryParamsMixin, spectacular.Spectacula
     """Swagger UI; its init script is the same URL with `?script`."""
 
     permission_classes = [RequiredPermission]
-    required_permission = PUBLIC
+    required_permission = DocsPermission()
     extra_query_params = ("lang", "version", "script")

@@ -7,6 +7,7 @@ test_every_api_route_has_a_row fails until it has at least a junk-parameter row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core.api.problems import PROBLEM_CONTENT_TYPE, TITLES
 from apps.security.api_keys.services import api_key_create
+from apps.security.cors.services import cors_origin_create
 from apps.security.scopes import PLAN_READ
 from tests.factories import JobFactory, UserFactory
 
@@ -86,6 +88,34 @@ LOGOUT = "/api/v1/auth/logout/"
 API_KEYS = "/api/v1/api-keys/"
 API_KEY = "/api/v1/api-keys/{key}/"
 BAD_SCOPE = Body("unknown scope", '{"name": "x", "owner": "root", "scopes": ["plan:write"]}')
+CORS = "/api/v1/config/cors-origins/"
+CORS_ORIGIN = "/api/v1/config/cors-origins/{cors}/"
+# Not origins (scheme://host[:port]); the table's row "https://hostile.example" exists.
+BAD_ORIGINS = [
+    ("wildcard", "https://*.example.com"),
+    ("null origin", "null"),
+    ("path", "https://a.example/app"),
+    ("trailing slash", "https://a.example/"),
+    ("query", "https://a.example?x=1"),
+    ("user info", "https://u:p@a.example"),
+    ("javascript scheme", "javascript://a.example"),
+    ("no scheme", "a.example"),
+    ("port 99999", "https://a.example:99999"),
+    ("space", "https://a .example"),
+    ("newline", "https://a.exa\nmple"),
+    ("unicode host", "https://b\u00fccher.example"),
+    ("bad IPv6", "http://[::zz]:8080"),
+    ("10,000 characters", "https://" + "a" * 10_000 + ".example"),
+    ("a number", 5),
+    ("a list", ["https://a.example"]),
+    ("same origin, other spelling", "HTTPS://Hostile.Example:443"),
+]
+
+
+def origin_body(label: str, origin: object, **fields: object) -> Body:
+    return Body(label, json.dumps({"origin": origin, **fields}))
+
+
 SCHEMA = "/api/schema/"
 DOCS = "/api/docs/"
 PLUS16 = "2024-06-01T00:00:00%2B16:00"  # valid ISO 8601; PostgreSQL refuses the offset
@@ -126,6 +156,8 @@ CASES = [
     row("GET", API_KEY + "?junk=1", NONE, 400, "junk"),
     row("POST", API_KEY + "rotate/?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("POST", API_KEY + "revoke/?junk=1", NONE, 400, "junk"),
+    row("GET", CORS + "?junk=1", NONE, 400, "junk"),
+    row("GET", CORS_ORIGIN + "?junk=1", NONE, 400, "junk"),
     row("GET", SCHEMA + "?junk=1", NONE, 400, "junk"),
     row("GET", DOCS + "?junk=1", NONE, 400, "junk"),
     # A list-only parameter on a detail; a single-valued parameter given twice.
@@ -209,6 +241,25 @@ CASES = [
     row("PATCH", CACHE, Body("spaces", '{"ttl_seconds": " 5"}'), 400, "ttl_seconds"),
     row("PATCH", POOL, Body("digits as text", '{"max_size": "25"}'), 200, None),
     row("PATCH", "/api/v1/config/pools/mongo/", EMPTY_OBJECT, 404, None),
+    # CORS origins: exactly scheme://host[:port]; anything else is a 400 naming `origin`.
+    row("POST", CORS, NESTED, 400, None),
+    row("POST", CORS, ARRAY, 400, "non_field_errors"),
+    row("POST", CORS, NULL, 400, "non_field_errors"),
+    row("POST", CORS, EMPTY_OBJECT, 400, "origin"),
+    row("POST", CORS, HUGE, 413, None),
+    row("POST", CORS, origin_body("unknown field", "https://a.example", origins=1), 400, "origins"),
+    *[row("POST", CORS, origin_body(label, value), 400, "origin") for label, value in BAD_ORIGINS],
+    row("POST", CORS, origin_body("enabled: x", "https://b.example", enabled="x"), 400, "enabled"),
+    row("POST", CORS, origin_body("long note", "https://b.example", note="n" * 201), 400, "note"),
+    row("POST", CORS, origin_body("punycode, port", "https://xn--bcher-kva.example:84"), 201, None),
+    row("PATCH", CORS_ORIGIN, NESTED, 400, None),
+    row("PATCH", CORS_ORIGIN, ARRAY, 400, "non_field_errors"),
+    row("PATCH", CORS_ORIGIN, Body("wildcard", '{"origin": "*"}'), 400, "origin"),
+    row("PATCH", CORS_ORIGIN, Body("read-only id", '{"id": 12345}'), 200, None),
+    row("PATCH", CORS + "99999999/", EMPTY_OBJECT, 404, None),
+    row("GET", CORS + "abc/", NONE, 404, None),
+    row("DELETE", CORS + "99999999/", NONE, 404, None),
+    row("PUT", CORS_ORIGIN, EMPTY_OBJECT, 405, None),
     # Tokens.
     row("POST", TOKEN, ARRAY, 400, "non_field_errors"),
     row("POST", REFRESH, GARBAGE_TOKEN, 401, None),
@@ -223,11 +274,15 @@ def ids() -> dict[str, int]:
     api_key, _ = api_key_create(
         owner=UserFactory(), name="hostile", scopes=[PLAN_READ], actor=None, source="test"
     )
+    cors = cors_origin_create(
+        values={"origin": "https://hostile.example"}, actor=None, source="test"
+    )
     return {
         "job": job.id,
         "workstation": job.workstation_id,
         "stream": job.stream_id,
         "key": api_key.prefix,
+        "cors": cors.pk,
     }
 
 
@@ -265,7 +320,7 @@ def _api_route_names() -> set[str]:
 
 
 def test_every_api_route_has_a_row():
-    ids = {"job": 1, "workstation": 1, "stream": 1, "key": "abc"}
+    ids = {"job": 1, "workstation": 1, "stream": 1, "key": "abc", "cors": 1}
     junk_rows = {
         resolve(urlsplit(case.values[1].format(**ids)).path).url_name
         for case in CASES

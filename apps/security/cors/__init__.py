@@ -1,0 +1,1 @@
+"""CORS origins managed in the admin: rows, validated, audited, applied live in every process."""
