@@ -1,10 +1,10 @@
 """Suspicious-pattern detection for security events: it reports, it never blocks or rewrites.
 
 Parameterised ORM queries protect against SQL injection and escaping templates and JSON
-against XSS; these patterns only tell auditors someone is trying (see apps.monitoring
-.security_events). So they aim at the probes scanners and people actually send, not at
-every text that could be part of an attack, and never at ordinary names: `#`, `_`,
-quotes, accents and apostrophes (O'Brien, "Nightly #2") match nothing.
+against XSS; these patterns only tell auditors someone is trying (the middleware in
+apps/monitoring/security_events.py). So they aim at the probes scanners and people actually
+send, not at every text that could be part of an attack, and never at ordinary names: `#`,
+`_`, quotes, accents and apostrophes (O'Brien, "Nightly #2") match nothing.
 
 Bounded by construction: every pattern is precompiled, every repetition has an upper bound
 and none is nested (no catastrophic backtracking), and at most SCAN_CHARS characters of
