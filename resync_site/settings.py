@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    # Outside the rest, so it sees every answer (413, 429, 503 too); it never blocks.
+    "apps.monitoring.security_events.SecurityEventMiddleware",
     # Security headers (README: Security headers) on every response, the early refusals
     # (413, 503) included, and the HTTPS redirect before any work is done.
     "django.middleware.security.SecurityMiddleware",
@@ -325,6 +327,7 @@ RESYNC_THROTTLE_RATES = {
     "user": _rate("RESYNC_THROTTLE_USER", "1200/min"),
     "api_key": _rate("RESYNC_THROTTLE_API_KEY", "1200/min"),
     "login": _rate("RESYNC_THROTTLE_LOGIN", "10/min"),
+    "csp_report": _rate("RESYNC_THROTTLE_CSP_REPORT", "120/min"),
 }
 RESYNC_THROTTLE_CACHE = "throttle"
 
@@ -501,9 +504,31 @@ _CSP_POLICY = {
 CONTENT_SECURITY_POLICY = None if RESYNC_CSP_REPORT_ONLY else _CSP_POLICY
 CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if RESYNC_CSP_REPORT_ONLY else None
 
+# --- Security events (README: Security events) -----------------------------------------
+# Suspicious requests, error responses and CSP reports, counted per (client IP, kind, minute)
+# in memory and written every FLUSH_SECONDS. Off: the middleware is left out altogether
+# (the baseline of tests.bench.security_events); the CSP report endpoint still records.
+RESYNC_SECURITY_EVENTS = env_bool("RESYNC_SECURITY_EVENTS", True)
+RESYNC_SECURITY_EVENTS_FLUSH_SECONDS = env_float(
+    "RESYNC_SECURITY_EVENTS_FLUSH_SECONDS", 1.0, minimum=0.1
+)
+# Addresses each process records per minute; the others count together under "" (unknown).
+RESYNC_SECURITY_EVENTS_MAX_ADDRESSES = env_int(
+    "RESYNC_SECURITY_EVENTS_MAX_ADDRESSES", 1000, minimum=1
+)
+# 401/403/404 answers to one address within a minute (per process) that make an error burst.
+RESYNC_SECURITY_EVENTS_BURST = env_int("RESYNC_SECURITY_EVENTS_BURST", 20, minimum=1)
+
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.
-RETENTION_KINDS = ("status_events", "sync_runs", "job_actions", "audit_events", "gone_workstations")
+RETENTION_KINDS = (
+    "status_events",
+    "sync_runs",
+    "job_actions",
+    "audit_events",
+    "gone_workstations",
+    "security_events",
+)
 RESYNC_RETENTION_DAYS = env_int("RESYNC_RETENTION_DAYS", 30, minimum=1)
 RESYNC_RETENTION = {
     kind: env_int(f"RESYNC_RETENTION_DAYS_{kind.upper()}", RESYNC_RETENTION_DAYS, minimum=1)

@@ -9,6 +9,7 @@ from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
 from apps.core.config_versions import watcher
+from apps.monitoring.services import recorder as security_event_recorder
 from apps.security.api_keys.authentication import forget_verified_keys
 from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, ROLES, VIEWER
 from apps.security.throttling import forget_login_blocks
@@ -20,6 +21,16 @@ def _no_background_config_polling(monkeypatch):
     # The per-request config check would add a query to whichever request comes first;
     # tests that exercise live configuration call watcher.poll(force=True) themselves.
     monkeypatch.setattr(watcher, "_next_check", float("inf"))
+
+
+@pytest.fixture(autouse=True)
+def _security_events_flushed_by_hand(monkeypatch):
+    # The recorder's thread would write on its own connection, outside each test's
+    # transaction; tests call security_events_flush() (tests/monitoring starts the thread).
+    monkeypatch.setattr(security_event_recorder, "autostart", False)
+    security_event_recorder.clear()
+    yield
+    security_event_recorder.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,11 @@
-"""Admin of the audit log: searchable, filterable and read-only."""
+"""Admin of the audit log and the security events: searchable, filterable and read-only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from apps.core.admin.readonly import ReadOnlyAdmin
-from apps.monitoring.models import AuditEvent
+from apps.monitoring.models import AuditEvent, SecurityEvent
 from apps.security.permissions import VIEW_MONITORING
 
 
@@ -17,3 +17,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    required_permission = VIEW_MONITORING
+    list_display = ["last_seen", "kind", "severity", "ip", "count", "username", "path", "pattern"]
+    list_filter = ["kind", "severity"]
+    search_fields = ["ip", "username", "path", "pattern", "request_id", "detail"]
+    date_hierarchy = "last_seen"
+    readonly_fields = [f.name for f in SecurityEvent._meta.fields]

@@ -1,4 +1,4 @@
-"""Monitoring models: the audit log."""
+"""Monitoring models: the audit log and security events."""
 
 from __future__ import annotations
 
@@ -40,3 +40,65 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target}"
+
+
+class SecurityEvent(models.Model):
+    """Suspicious requests of one kind from one address within one minute, counted."""
+
+    class Kind(models.TextChoices):
+        SQL_INJECTION = "sql_injection"
+        XSS = "xss"
+        PATH_TRAVERSAL = "path_traversal"
+        NULL_BYTE = "null_byte"
+        SCANNER = "scanner"
+        HTTP_ERROR = "http_error"
+        ERROR_BURST = "error_burst"
+        CSP_VIOLATION = "csp_violation"
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, "low"
+        MEDIUM = 2, "medium"
+        HIGH = 3, "high"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(
+        choices=Severity.choices, help_text="The highest severity recorded in this minute."
+    )
+    ip = models.CharField(
+        max_length=45,
+        blank=True,
+        help_text="Client address; empty when unknown or past the per-minute address budget.",
+    )
+    minute = models.DateTimeField(help_text="The minute these requests fall in (UTC).")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1, help_text="Requests of this kind that minute.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(
+        max_length=150, blank=True, help_text="The first signed-in user seen (kept if deleted)."
+    )
+    # A sample: the first request of the minute (later ones only add to the count).
+    path = models.CharField(max_length=512, blank=True)
+    pattern = models.CharField(
+        max_length=128, blank=True, help_text="What matched: a pattern, a status, a directive."
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            # One row per address, kind and minute: the recorder adds to its count.
+            models.UniqueConstraint(
+                fields=["ip", "kind", "minute"], name="monitoring_securityevent_bucket"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["last_seen"], name="monitoring_se_last_seen"),
+            models.Index(fields=["kind", "last_seen"], name="monitoring_se_kind_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.kind} {self.ip or '-'} x{self.count}"

@@ -1,4 +1,6 @@
-"""Health of Resync's dependencies, measured, not assumed.
+"""Monitoring reads: health of Resync's dependencies, and security events.
+
+Health is measured, not assumed.
 
 Each check runs a real round trip (a query, a cache write and read) and times it. The
 overall status is the worst component's: a component that fails is `unhealthy` if
@@ -17,12 +19,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import OperationalError, connection
+from django.db.models import QuerySet, Sum
 from psycopg_pool import PoolTimeout, TooManyRequests
 
 from apps.core.pools.database import request_deadline
+from apps.monitoring.models import SecurityEvent
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -96,3 +101,36 @@ def health_report() -> dict:
         components = {name: _run(check, failure) for name, (check, failure) in CHECKS.items()}
     overall = max((c.status for c in components.values()), key=_RANK.__getitem__)
     return {"status": overall, "components": {n: asdict(c) for n, c in components.items()}}
+
+
+def security_event_list() -> QuerySet[SecurityEvent]:
+    """Security events, the most recently seen first."""
+    return SecurityEvent.objects.order_by("-last_seen", "-id")
+
+
+def security_event_count(
+    *, since: datetime, kind: str | None = None, min_severity: int | str | None = None
+) -> int:
+    """Security events (the sum of their counts) seen since `since`, of `kind`, at or above
+    `min_severity` (a Severity or its name).
+
+    A row counts a minute: one last seen after `since` counts whole, even if its first
+    events came before. Events of the last second or so may still be in a process's memory
+    (apps.monitoring.recorder).
+    """
+    rows = SecurityEvent.objects.filter(last_seen__gte=since)
+    if kind is not None:
+        rows = rows.filter(kind=SecurityEvent.Kind(kind))
+    if min_severity is not None:
+        rows = rows.filter(severity__gte=severity_value(min_severity))
+    return rows.aggregate(total=Sum("count"))["total"] or 0
+
+
+def severity_value(severity: int | str) -> int:
+    """A Severity from itself or its name ("low", "medium", "high")."""
+    if isinstance(severity, str):
+        names = {label: value for value, label in SecurityEvent.Severity.choices}
+        if severity.lower() not in names:
+            raise ValueError(f"Unknown severity {severity!r}; known: {', '.join(names)}")
+        return names[severity.lower()]
+    return int(SecurityEvent.Severity(severity))

@@ -17,7 +17,8 @@ Rates (`settings.RESYNC_THROTTLE_RATES`, "N/s|min|hour|day", None = off):
 - user: JWT or session requests, per user;
 - api_key: API key requests, per key;
 - login: every login attempt (token, admin, browsable API), per client IP, checked by
-  apps.security.login before any password is hashed.
+  apps.security.login before any password is hashed;
+- csp_report: CSP violation reports (sent by browsers without credentials), per client IP.
 """
 
 from __future__ import annotations
@@ -109,6 +110,15 @@ class ClientIpThrottle(SharedRateThrottle):
     """
 
     scope = "anon"
+
+    def get_cache_key(self, request, view) -> str | None:
+        return self.get_ident(request) or None
+
+
+class CspReportThrottle(SharedRateThrottle):
+    """CSP violation reports, per client IP: browsers send them without credentials."""
+
+    scope = "csp_report"
 
     def get_cache_key(self, request, view) -> str | None:
         return self.get_ident(request) or None

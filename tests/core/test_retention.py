@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.core.management.commands import sync_plan as sync_plan_command
 from apps.core.models import JobAction, JobStatusEvent, SyncRun, Workstation
 from apps.core.services.retention import history_prune
-from apps.monitoring.models import AuditEvent
+from apps.monitoring.models import AuditEvent, SecurityEvent
 from apps.monitoring.services import AUDIT_PRUNED
 from tests.factories import JobFactory, JobStatusEventFactory, WorkstationFactory
 
@@ -51,6 +51,13 @@ def _audit_event(age: timedelta) -> AuditEvent:
     )
 
 
+def _security_event(age: timedelta) -> SecurityEvent:
+    at = _ago(age)
+    return SecurityEvent.objects.create(
+        kind="xss", severity=3, ip="203.0.113.5", minute=at, first_seen=at, last_seen=at
+    )
+
+
 @pytest.fixture
 def history():
     """Two rows of every kind, one past the retention and one within it."""
@@ -62,6 +69,7 @@ def history():
             _job_action(OLD),
             _audit_event(OLD),
             WorkstationFactory(name="GONE_LONG_AGO", gone_at=_ago(OLD)),
+            _security_event(OLD),
         ],
         "recent": [
             JobStatusEventFactory(job=job, at=_ago(RECENT)),
@@ -69,6 +77,7 @@ def history():
             _job_action(RECENT),
             _audit_event(RECENT),
             WorkstationFactory(name="GONE_LATELY", gone_at=_ago(RECENT)),
+            _security_event(RECENT),
         ],
     }
 
@@ -110,7 +119,7 @@ def test_the_command_prints_one_summary_line(history) -> None:
 
     assert out.getvalue().splitlines() == [
         "Pruned 1 status events, 1 sync runs, 1 job actions, 1 audit events, "
-        "1 gone workstations past their retention (30 days)."
+        "1 gone workstations, 1 security events past their retention (30 days)."
     ]
 
 
@@ -161,11 +170,16 @@ def test_a_gone_workstation_something_still_refers_to_is_kept(db) -> None:
 
 
 def test_each_kind_can_keep_its_own_number_of_days(history, settings) -> None:
-    settings.RESYNC_RETENTION = {**settings.RESYNC_RETENTION, "audit_events": 365}
+    settings.RESYNC_RETENTION = {
+        **settings.RESYNC_RETENTION,
+        "audit_events": 365,
+        "security_events": 90,
+    }
 
     history_prune()
 
     assert _exists(history["old"][3])  # the old audit event
+    assert _exists(history["old"][5])  # the old security event
     assert not _exists(history["old"][0])
 
 
@@ -195,7 +209,9 @@ def test_the_sync_loop_prunes_old_history(history, hwa_connection, monkeypatch) 
     assert calls[0]["deadline"] <= time.monotonic() + sync_plan_command.PRUNE_BUDGET_S
     assert not any(_exists(row) for row in history["old"])
     # (the sync itself deleted the old event's job, which HWA does not list)
-    assert "1 job actions, 1 audit events, 1 gone workstations" in out.getvalue()
+    assert "1 job actions, 1 audit events, 1 gone workstations, 1 security events" in (
+        out.getvalue()
+    )
 
 
 @contextmanager

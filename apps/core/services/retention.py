@@ -9,6 +9,7 @@ a RESYNC_RETENTION_DAYS_<KIND> override per kind):
   job_actions        job actions, by when they were asked for
   gone_workstations  workstations HWA stopped listing, by when; only once nothing refers to them
   audit_events       the audit log (apps.monitoring owns it: `audit_events_prune`)
+  security_events    security events, by when last seen (apps.monitoring: `security_events_prune`)
 
 `history_prune` runs them all; `manage.py prune_history` and the sync loop (about once an
 hour) call it. Every kind is deleted through `apps.core.bulk.delete_in_batches`, so no
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from apps.core.bulk import Deleted, delete_in_batches
 from apps.core.models import JobAction, JobStatusEvent, SyncRun, Workstation
-from apps.monitoring.services import audit_events_prune
+from apps.monitoring.services import audit_events_prune, security_events_prune
 
 BATCH = 1000
 LABELS = {
@@ -36,6 +37,7 @@ LABELS = {
     "job_actions": "job actions",
     "audit_events": "audit events",
     "gone_workstations": "gone workstations",
+    "security_events": "security events",
 }
 
 Progress = Callable[[str, int], None]
@@ -110,21 +112,25 @@ def history_prune(
     progress: Progress | None = None,
     deadline: float | None = None,
 ) -> PruneResult:
-    """Prune the plan history and the audit log, each past its own retention."""
+    """Prune the plan history, the audit log and security events, each past its retention."""
     result = plan_history_prune(
         dry_run=dry_run, batch_size=batch_size, progress=progress, deadline=deadline
     )
-    tick = (lambda n: progress("audit_events", n)) if progress else None
-    result.add(
-        "audit_events",
-        audit_events_prune(
-            older_than=retention_cutoff("audit_events"),
-            dry_run=dry_run,
-            batch_size=batch_size,
-            progress=tick,
-            deadline=deadline,
-        ),
-    )
+    for kind, prune in (
+        ("audit_events", audit_events_prune),
+        ("security_events", security_events_prune),
+    ):
+        tick = (lambda n, kind=kind: progress(kind, n)) if progress else None
+        result.add(
+            kind,
+            prune(
+                older_than=retention_cutoff(kind),
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=tick,
+                deadline=deadline,
+            ),
+        )
     return result
 
 

@@ -6,4 +6,6 @@ from apps.monitoring.api import views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
+    path("security-events/", views.SecurityEventListView.as_view(), name="security-event-list"),
+    path("security/csp-report/", views.CspReportView.as_view(), name="csp-report"),
 ]

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db import DatabaseError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.base import BaseAPIView
+from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
+from apps.monitoring import selectors
+from apps.monitoring.api.parsers import CspReportParser, CspViolation, ReportsJsonParser
+from apps.monitoring.api.serializers import SecurityEventSerializer
+from apps.monitoring.filters import SecurityEventFilter
+from apps.monitoring.models import SecurityEvent
 from apps.monitoring.selectors import UNHEALTHY, health_report
+from apps.monitoring.services import security_event_record
+from apps.security.client_ip import client_ip
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
-from apps.security.throttling import ClientIpThrottle
+from apps.security.throttling import ClientIpThrottle, CspReportThrottle
+
+NO_REPORT = "Send a CSP report: application/csp-report or application/reports+json."
+CSP_DETAIL = "{disposition}: {directive} blocked {blocked} on {document}"
 
 
 class HealthView(BaseAPIView):
@@ -43,3 +57,62 @@ def _shows_details(request: Request) -> bool:
         return request_allows(request, VIEW_MONITORING)
     except DatabaseError:  # the session or user row cannot be read: answer as to anyone
         return False
+
+
+class SecurityEventListView(StrictQueryParamsMixin, generics.ListAPIView):
+    """Security events, one per address, kind and minute, the most recently seen first."""
+
+    required_permission = VIEW_MONITORING
+    queryset = selectors.security_event_list()
+    serializer_class = SecurityEventSerializer
+    filterset_class = SecurityEventFilter
+    ordering_fields = ["last_seen", "first_seen", "count", "severity", "kind", "ip"]
+    ordering = ["-last_seen", "-id"]
+
+
+class CspReportView(BaseAPIView):
+    """Where browsers report Content-Security-Policy violations: counted, answered 204.
+
+    Public and unauthenticated (browsers send reports without credentials, and no CSRF
+    token), rate-limited per client IP, bodies at most 64 KB (apps.monitoring.api.parsers).
+    The violations of one address in one minute are one `csp_violation` security event.
+    """
+
+    required_permission = PUBLIC
+    authentication_classes = ()
+    throttle_classes = [CspReportThrottle]
+    parser_classes = [CspReportParser, ReportsJsonParser]
+
+    @extend_schema(
+        request={
+            CspReportParser.media_type: OpenApiTypes.OBJECT,
+            ReportsJsonParser.media_type: OpenApiTypes.OBJECT,
+        },
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        violations = request.data
+        if not isinstance(violations, list):  # an empty body parses as {}
+            raise ParseError(NO_REPORT)
+        if violations:
+            _record_csp_violations(request, violations)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _record_csp_violations(request: Request, violations: list[CspViolation]) -> None:
+    first = violations[0]
+    security_event_record(
+        kind=SecurityEvent.Kind.CSP_VIOLATION,
+        severity=SecurityEvent.Severity.LOW,
+        ip=client_ip(request),
+        path=urlsplit(first.document_uri).path if "://" in first.document_uri else "",
+        pattern=first.directive,
+        request_id=getattr(request._request, "request_id", ""),
+        detail=CSP_DETAIL.format(
+            disposition=first.disposition,
+            directive=first.directive or "?",
+            blocked=first.blocked_uri or "?",
+            document=first.document_uri or "?",
+        ),
+        count=len(violations),
+    )

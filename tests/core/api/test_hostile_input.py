@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+CSP = "application/csp-report"
+REPORTS = "application/reports+json"
 MB = 1024 * 1024
 
 
@@ -116,6 +118,19 @@ def origin_body(label: str, origin: object, **fields: object) -> Body:
     return Body(label, json.dumps({"origin": origin, **fields}))
 
 
+SECURITY_EVENTS = "/api/v1/security-events/"
+CSP_REPORT = "/api/v1/security/csp-report/"
+CSP_OK = Body(
+    "report-uri report",
+    '{"csp-report": {"violated-directive": "script-src", "blocked-uri": "inline"}}',
+    CSP,
+)
+REPORTS_OK = Body(
+    "Reporting API batch",
+    '[{"type": "csp-violation", "body": {"effectiveDirective": "img-src"}},'
+    ' {"type": "deprecation", "body": {}}]',
+    REPORTS,
+)
 SCHEMA = "/api/schema/"
 DOCS = "/api/docs/"
 PLUS16 = "2024-06-01T00:00:00%2B16:00"  # valid ISO 8601; PostgreSQL refuses the offset
@@ -158,6 +173,8 @@ CASES = [
     row("POST", API_KEY + "revoke/?junk=1", NONE, 400, "junk"),
     row("GET", CORS + "?junk=1", NONE, 400, "junk"),
     row("GET", CORS_ORIGIN + "?junk=1", NONE, 400, "junk"),
+    row("GET", SECURITY_EVENTS + "?junk=1", NONE, 400, "junk"),
+    row("POST", CSP_REPORT + "?junk=1", CSP_OK, 400, "junk"),
     row("GET", SCHEMA + "?junk=1", NONE, 400, "junk"),
     row("GET", DOCS + "?junk=1", NONE, 400, "junk"),
     # A list-only parameter on a detail; a single-valued parameter given twice.
@@ -260,6 +277,28 @@ CASES = [
     row("GET", CORS + "abc/", NONE, 404, None),
     row("DELETE", CORS + "99999999/", NONE, 404, None),
     row("PUT", CORS_ORIGIN, EMPTY_OBJECT, 405, None),
+    # Security events: filters are checked; CSP reports are the two report formats only.
+    row("GET", SECURITY_EVENTS + "?kind=bogus", NONE, 400, "kind"),
+    row("GET", SECURITY_EVENTS + "?severity=extreme", NONE, 400, "severity"),
+    row("GET", SECURITY_EVENTS + "?ip=999.1.1.1", NONE, 400, "ip"),
+    row("GET", SECURITY_EVENTS + "?since=" + PLUS16, NONE, 400, "since"),
+    row("GET", SECURITY_EVENTS + "?ordering=detail", NONE, 400, "ordering"),
+    row("GET", SECURITY_EVENTS + "?kind=XSS&severity=HIGH&severity=low&ip=::ffff:10.0.0.1",
+        NONE, 200, None),
+    row("POST", CSP_REPORT, CSP_OK, 204, None),
+    row("POST", CSP_REPORT, REPORTS_OK, 204, None),
+    row("POST", CSP_REPORT, EMPTY_OBJECT, 415, None),
+    row("POST", CSP_REPORT, Body("no body", "", CSP), 400, None),
+    row("POST", CSP_REPORT, Body("not JSON", "{'csp-report'}", CSP), 400, None),
+    row("POST", CSP_REPORT, Body("[ x 60,000", "[" * 60_000, CSP), 400, None),
+    row("POST", CSP_REPORT, Body("array", "[1]", CSP), 400, None),
+    row("POST", CSP_REPORT, Body("string report", '{"csp-report": "x"}', CSP), 400, None),
+    row("POST", CSP_REPORT, Body("object", "{}", REPORTS), 400, None),
+    row("POST", CSP_REPORT, Body("no body", '[{"type": "csp-violation"}]', REPORTS), 400, None),
+    row("POST", CSP_REPORT, Body("100 KB", '{"csp-report": {"x": "' + "x" * 100_000 + '"}}', CSP),
+        413, None),
+    row("POST", CSP_REPORT, Body("3 MB", "[" + "{}," * MB + "{}]", REPORTS), 413, None),
+    row("GET", CSP_REPORT, NONE, 405, None),
     # Tokens.
     row("POST", TOKEN, ARRAY, 400, "non_field_errors"),
     row("POST", REFRESH, GARBAGE_TOKEN, 401, None),

@@ -12,8 +12,8 @@ from apps.core.services.retention import BATCH, LABELS, history_prune, prune_sum
 
 class Command(BaseCommand):
     help = (
-        "Delete status events, sync runs, job actions, audit events and gone workstations "
-        "older than their retention (RESYNC_RETENTION_DAYS)."
+        "Delete status events, sync runs, job actions, audit events, gone workstations and "
+        "security events older than their retention (RESYNC_RETENTION_DAYS)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
