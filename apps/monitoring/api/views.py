@@ -13,6 +13,14 @@ from apps.monitoring.selectors import UNHEALTHY, health_report
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
 from apps.security.throttling import ClientIpThrottle
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
+        "components": serializers.DictField(required=False),
+    },
+)
+
 
 class HealthView(BaseAPIView):
     """Public overall health; monitoring readers also see each component and its timing."""
@@ -23,15 +31,7 @@ class HealthView(BaseAPIView):
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
-                "components": serializers.DictField(required=False),
-            },
-        )
-    )
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
         report = health_report()
         body = report if _shows_details(request) else {"status": report["status"]}
