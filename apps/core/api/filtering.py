@@ -1,4 +1,5 @@
-"""Filtering shared by every list endpoint: strict ordering, any-case choices, safe datetimes.
+"""Filtering shared by every list endpoint: strict ordering and booleans, any-case choices,
+safe datetimes.
 
 Each refuses bad input with a 400 naming the parameter instead of ignoring it or letting the
 database fail with a 500.
