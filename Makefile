@@ -34,6 +34,7 @@ test: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m bandit -c pyproject.toml -r apps resync_site --severity-level medium --quiet
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -391,7 +391,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if not PRODUCTION else []),
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.problem_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -425,6 +425,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Bodies are documented as JSON: the form parsers serve the browsable API, and a form
+    # cannot carry null, nesting or numbers the way the documented schemas describe them.
+    "PARSER_WHITELIST": ["apps.core.api.parsers.JSONParser"],
+    # Request bodies get their own components (`...Request`): required non-blank strings
+    # say minLength 1 and read-only fields are left out, as the server reads them.
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.core.states.JobStatus",
         "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],

@@ -8,7 +8,11 @@ from __future__ import annotations
 import django_filters as filters
 from django.db.models import Q, QuerySet
 
-from apps.core.api.filtering import AnyCaseMultipleChoiceFilter, StrictFilterSet
+from apps.core.api.filtering import (
+    AnyCaseMultipleChoiceFilter,
+    StrictBooleanFilter,
+    StrictFilterSet,
+)
 from apps.core.models import Job, JobStream, Workstation
 from apps.core.states import JOB_STREAM_STATES, JobStatus
 
@@ -44,7 +48,7 @@ class WorkstationFilter(StrictFilterSet):
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=64)
     type = filters.CharFilter(lookup_expr="iexact", max_length=16)
     link_state = filters.CharFilter(lookup_expr="iexact", max_length=16)
-    gone = filters.BooleanFilter(
+    gone = StrictBooleanFilter(
         field_name="gone_at",
         lookup_expr="isnull",
         exclude=True,

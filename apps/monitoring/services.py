@@ -201,8 +201,8 @@ def _upsert_sql(fields: list, rows: int) -> str:
     user, username = column["user_id"], column["username"]
     # Only quoted names of the model's own columns go into the text; values are parameters.
     insert = f"INSERT INTO {table} ({', '.join(column.values())})"
-    return (
-        f"{insert} VALUES {', '.join([row] * rows)} "
+    return (  # quoted model identifiers only; every value is a %s parameter
+        f"{insert} VALUES {', '.join([row] * rows)} "  # nosec B608
         f"ON CONFLICT ({column['ip']}, {column['kind']}, {column['minute']}) DO UPDATE SET "
         f"{column['count']} = {table}.{column['count']} + EXCLUDED.{column['count']}, "
         f"{later('severity', '>')}, {later('last_seen', '>')}, {later('first_seen', '<')}, "

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.core.api.errors import PROBLEM_CONTENT_TYPE
+from apps.core.api.filtering import NOT_A_BOOLEAN
 from apps.security.api_keys.models import ApiKey
 from apps.security.scopes import CONFIG_ADMIN, JOBS_OPERATE, PLAN_READ
 from tests.security.conftest import audit_rows, key_client
@@ -107,6 +108,14 @@ def test_the_list_filters_by_owner(admin_client_api, viewer, auditor):
     create(admin_client_api, owner="auditor")
     rows = admin_client_api.get(KEYS, {"owner": "auditor"}).json()["results"]
     assert [row["owner"] for row in rows] == ["auditor"]
+
+
+def test_the_list_refuses_a_revoked_filter_that_is_not_a_boolean(admin_client_api, viewer):
+    create(admin_client_api, owner="viewer")
+    assert len(admin_client_api.get(KEYS, {"revoked": "false"}).json()["results"]) == 1
+    response = admin_client_api.get(KEYS, {"revoked": "maybe"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"revoked": [NOT_A_BOOLEAN]}
 
 
 def test_management_needs_an_administrator(

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.cache.models import FIELDS, CacheConfig
-from apps.core.api.inputs import StrictModelSerializer
+from apps.cache.models import OUT_OF_RANGE, RANGES, CacheConfig
+from apps.core.api.inputs import StrictModelSerializer, integer_range
+
+
+def _setting(low: int, high: int) -> dict:
+    return {"required": True, **integer_range(low, high, OUT_OF_RANGE.format(low=low, high=high))}
 
 
 class CacheConfigSerializer(StrictModelSerializer):
-    """The five live settings; ranges are checked by the model (one place), not here."""
+    """The five live settings. Each one's range comes from the model's RANGES (so the schema
+    shows it); the rules between settings and the RAM ceiling stay in the model's clean()."""
 
     class Meta:
         model = CacheConfig
@@ -23,7 +28,7 @@ class CacheConfigSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["updated_at"]
         # PUT replaces every setting; PATCH (partial) may send some.
-        extra_kwargs = {field: {"required": True} for field in FIELDS}
+        extra_kwargs = {field: _setting(low, high) for field, (low, high) in RANGES.items()}
 
 
 class CacheClearResultSerializer(serializers.Serializer):

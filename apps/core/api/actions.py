@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,8 +28,15 @@ class JobActionView(PlanFreshnessMixin, BaseAPIView):
     """Ask HWA to rerun, hold, release or cancel one job; never retried."""
 
     required_permission = ACT_ON_JOB
+    # HWA's answers, passed on (apps.core.hwa.errors): refused (409, 422), failed or
+    # unintelligible (502), timed out (504); unreachable is the shared 503.
+    problem_statuses = (409, 422, 502, 504)
 
-    @extend_schema(request=None, responses=JobActionResultSerializer)
+    @extend_schema(
+        request=None,
+        responses=JobActionResultSerializer,
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=JOB_ACTIONS)],
+    )
     def post(self, request: Request, pk: int, action: str) -> Response:
         if action not in JOB_ACTIONS:
             raise NotFoundError(UNKNOWN_ACTION.format(action=action))

@@ -15,7 +15,8 @@ SYNC_STATUS_HEADER = "X-Plan-Sync-Status"
 class StrictQueryParamsMixin:
     """A query parameter the view does not take is a 400 naming it (see query_params).
 
-    Checked after authentication and permissions, so an anonymous caller still gets 401.
+    Checked after authentication and permissions, so an anonymous caller still gets 401, and
+    only for a method the view has (`TRACE /jobs/?status=Error` is a 405, not a 400).
     """
 
     # Parameters a view reads itself, beyond filters, ordering, pagination and format.
@@ -23,6 +24,8 @@ class StrictQueryParamsMixin:
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
+        if getattr(self, request.method.lower(), None) is None:
+            return  # no handler for this method: dispatch answers 405, whatever the query
         query_params_check(request.query_params, allowed_query_params(self))
 
 

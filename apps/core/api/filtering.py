@@ -1,4 +1,5 @@
-"""Filtering shared by every list endpoint: strict ordering, any-case choices, safe datetimes.
+"""Filtering shared by every list endpoint: strict ordering and booleans, any-case choices,
+safe datetimes.
 
 Each refuses bad input with a 400 naming the parameter instead of ignoring it or letting the
 database fail with a 500.
@@ -10,17 +11,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters as filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django_filters import fields
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.filters import OrderingFilter
 
 UNKNOWN_ORDERING = "Unknown ordering field {field!r}; allowed: {allowed}."
+NOT_A_BOOLEAN = "Must be true or false."
 OFFSET_OUT_OF_RANGE = "The UTC offset must be between -12:00 and +14:00."
 DATETIME_OUT_OF_RANGE = "The date is out of range once moved to UTC."
 # The offsets time zones actually use (UTC-12 to UTC+14); PostgreSQL refuses +16:00.
 MIN_UTC_OFFSET = timedelta(hours=-12)
 MAX_UTC_OFFSET = timedelta(hours=14)
+# What the OpenAPI schema promises a date filter takes (an RFC 3339 date-time): an offset of
+# Z or -12:00..+14:00, and not the first or last day of the calendar, which may not move to
+# UTC. Values outside it may still be accepted (no offset means TIME_ZONE).
+DATETIME_PATTERN = (
+    r"^(?!0001-01-01|9999-12-31).*"
+    r"(Z|[+]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)|-((0[0-9]|1[01]):[0-5][0-9]|12:00))$"
+)
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -40,19 +50,66 @@ class StrictOrderingFilter(OrderingFilter):
                 raise ApiValidationError({self.ordering_param: [message]})
         return terms
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """`ordering` as what it is: a comma-separated list of the allowed fields, each may
+        have a leading "-" (descending)."""
+        parameters = super().get_schema_operation_parameters(view)
+        context = {"request": getattr(view, "request", None)}
+        fields = [
+            name for name, _label in self.get_valid_fields(view.get_queryset(), view, context)
+        ]
+        terms = [term for name in fields for term in (name, f"-{name}")]
+        for parameter in parameters:
+            parameter["schema"] = {"type": "array", "items": {"type": "string", "enum": terms}}
+            parameter["style"], parameter["explode"] = "form", False
+        return parameters
+
 
 class AnyCaseMultipleChoiceField(fields.MultipleChoiceField):
     """Takes each choice in any case (`error`, `ERROR`) and hands on the canonical value."""
 
     def to_python(self, value: Any) -> list[str]:
         canonical = {str(key).casefold(): str(key) for key, _label in self.choices}
-        return [canonical.get(item.casefold(), item) for item in super().to_python(value)]
+        # An empty value is "not filtered", as for every other filter (`?status=`).
+        items = [item for item in super().to_python(value) if item]
+        return [canonical.get(item.casefold(), item) for item in items]
 
 
 class AnyCaseMultipleChoiceFilter(filters.MultipleChoiceFilter):
     """A repeatable choice filter whose values match in any case; an unknown value is a 400."""
 
     field_class = AnyCaseMultipleChoiceField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0, any case); empty is "not filtered"; anything else is an error.
+
+    Django's NullBooleanField reads any other word as "unknown", so `?gone=yes` silently
+    filtered nothing.
+    """
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+    # The select widget would turn any unknown word into None before to_python sees it.
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        try:
+            return self.VALUES[str(value).casefold()]
+        except KeyError:
+            raise ValidationError(NOT_A_BOOLEAN, code="invalid") from None
+
+    def validate(self, value: bool | None) -> None:
+        """Nothing left to check: to_python refused every other value."""
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """A boolean filter that refuses a value other than true or false with a 400."""
+
+    field_class = StrictBooleanField
 
 
 class StrictFilterSet(filters.FilterSet):

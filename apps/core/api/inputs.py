@@ -36,6 +36,19 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+def integer_range(low: int, high: int, message: str) -> dict[str, Any]:
+    """Field kwargs for an integer in [low, high]: in the OpenAPI schema, refused with `message`.
+
+    Pass the owning module's own range message, so the API answers exactly as the model or
+    validation module would.
+    """
+    return {
+        "min_value": low,
+        "max_value": high,
+        "error_messages": {"min_value": message, "max_value": message},
+    }
+
+
 class StrictInputMixin:
     """Refuse a body that is not an object, and name every field the serializer lacks."""
 

@@ -34,6 +34,15 @@ class StrictPageNumberPagination(PageNumberPagination):
             )
         return size
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """DRF's parameters, with the bounds this class enforces (so clients see them)."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         raw = request.query_params.get(self.page_query_param)
         if raw is not None and raw not in self.last_page_strings:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.base import BaseAPIView
-from apps.core.api.inputs import StrictIntegerField, StrictSerializer
+from apps.core.api.inputs import StrictIntegerField, StrictSerializer, integer_range
 from apps.core.models import ConnectionPoolConfig
-from apps.core.models.pools import EDITABLE_FIELDS
+from apps.core.models.pools import EDITABLE_FIELDS, OUT_OF_RANGE, field_range
+from apps.core.pools.defaults import POOL_NAMES
 from apps.core.selectors.pools import pool_config_get, pool_config_list, pool_stats
 from apps.core.services.pools import pool_config_update
 from apps.security.permissions import ADMINISTER, VIEW_MONITORING
@@ -24,18 +30,24 @@ class PoolConfigSerializer(serializers.ModelSerializer):
         fields = ["name", *EDITABLE_FIELDS, "updated_at"]
 
 
+def _setting(field: str) -> StrictIntegerField:
+    low, high = field_range(field)
+    return StrictIntegerField(**integer_range(low, high, OUT_OF_RANGE.format(low=low, high=high)))
+
+
 class PoolConfigInputSerializer(StrictSerializer):
-    """New settings; types here, ranges and cross-field rules in the model (full_clean)."""
+    """New settings: types and each one's range (from the model's field validators, so the
+    schema shows them) here; the rules between settings in the model's clean()."""
 
     # Read-only: a body read with GET may be sent back as is.
     name = serializers.CharField(read_only=True)
-    min_size = StrictIntegerField()
-    max_size = StrictIntegerField()
-    idle_timeout = StrictIntegerField()
-    connection_timeout = StrictIntegerField()
-    health_check_interval = StrictIntegerField()
-    max_lifetime = StrictIntegerField()
-    max_waiting = StrictIntegerField()
+    min_size = _setting("min_size")
+    max_size = _setting("max_size")
+    idle_timeout = _setting("idle_timeout")
+    connection_timeout = _setting("connection_timeout")
+    health_check_interval = _setting("health_check_interval")
+    max_lifetime = _setting("max_lifetime")
+    max_waiting = _setting("max_waiting")
     updated_at = serializers.DateTimeField(read_only=True)
 
 
@@ -49,6 +61,14 @@ class PoolConfigListView(BaseAPIView):
         return Response(PoolConfigSerializer(pool_config_list(), many=True).data)
 
 
+POOL_NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, enum=POOL_NAMES)
+
+
+@extend_schema_view(
+    get=extend_schema(parameters=[POOL_NAME]),
+    put=extend_schema(parameters=[POOL_NAME]),
+    patch=extend_schema(parameters=[POOL_NAME]),
+)
 class PoolConfigDetailView(BaseAPIView):
     """One pool's settings: PUT replaces all of them, PATCH some; applied live."""
 
@@ -86,7 +106,8 @@ class PoolStatsView(BaseAPIView):
             "PoolStats",
             {
                 "pid": serializers.IntegerField(),
-                "config_version": serializers.IntegerField(),
+                # None until this process has applied a saved pool configuration.
+                "config_version": serializers.IntegerField(allow_null=True),
                 "pools": serializers.DictField(child=serializers.DictField()),
             },
         )

@@ -27,6 +27,14 @@ def in_range(low: int, high: int) -> list:
     return [MinValueValidator(low, message=message), MaxValueValidator(high, message=message)]
 
 
+def field_range(field: str) -> tuple[int, int]:
+    """The (lowest, highest) value a field's validators accept (the API schema shows them)."""
+    validators = ConnectionPoolConfig._meta.get_field(field).validators
+    low = max(v.limit_value for v in validators if isinstance(v, MinValueValidator))
+    high = min(v.limit_value for v in validators if isinstance(v, MaxValueValidator))
+    return low, high
+
+
 class ConnectionPoolConfig(models.Model):
     """The live settings of one connection pool; a change applies in every process."""
 

@@ -154,7 +154,7 @@ class MirrorWriter:
                 for model, column in ((JobStatusEvent, "job_id"), (Job, "id")):
                     table = quote(model._meta.db_table)
                     cursor.execute(
-                        f"DELETE FROM {table} WHERE {quote(column)} IN ({marks})",  # noqa: S608
+                        f"DELETE FROM {table} WHERE {quote(column)} IN ({marks})",  # noqa: S608  # nosec B608  # quoted model identifiers; ids are %s parameters
                         chunk,
                     )
 
@@ -193,7 +193,7 @@ class MirrorWriter:
         self._count(1)
         with connection.cursor() as cursor:
             for model in reversed(PLAN_MODELS):
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608  # nosec B608  # quoted model table name
 
 
 def job_mirror_update(*, job: Job, record: JobRecord) -> Job:
@@ -224,13 +224,13 @@ def _upsert_jobs_pg(rows: list[tuple]) -> list[tuple[int, str, str]]:
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != quote("hwa_id"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE sync_job ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608
+            f"CREATE TEMP TABLE sync_job ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: S608  # nosec B608  # quoted model identifiers
         )
         with cursor.connection.cursor().copy(f"COPY sync_job ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM sync_job "  # noqa: S608
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM sync_job "  # noqa: S608  # nosec B608  # quoted model identifiers
             f"ON CONFLICT (hwa_id) DO UPDATE SET {updates} "
             f"WHERE {table}.sync_hash IS DISTINCT FROM EXCLUDED.sync_hash "
             f"RETURNING id, hwa_id, internal_state"

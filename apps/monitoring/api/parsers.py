@@ -30,6 +30,30 @@ NOT_REPORTS = "A Reporting API body is a JSON array of report objects."
 NOT_A_VIOLATION = 'A "csp-violation" report has a "body" object.'
 
 
+# What these parsers accept, as JSON schemas (the OpenAPI description of the endpoint).
+CSP_REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["csp-report"],
+    "properties": {"csp-report": {"type": "object"}},
+}
+REPORTS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["type", "body"],
+                "properties": {"type": {"enum": ["csp-violation"]}, "body": {"type": "object"}},
+            },
+            {  # other report types (deprecations...) are skipped, whatever they hold
+                "type": "object",
+                "properties": {"type": {"not": {"enum": ["csp-violation"]}}},
+            },
+        ]
+    },
+}
+
+
 class ReportTooLarge(APIException):
     status_code = 413
     default_detail = REPORT_TOO_LARGE

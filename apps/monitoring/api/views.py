@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.db import DatabaseError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
@@ -14,7 +13,13 @@ from rest_framework.response import Response
 
 from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
 from apps.monitoring import selectors
-from apps.monitoring.api.parsers import CspReportParser, CspViolation, ReportsJsonParser
+from apps.monitoring.api.parsers import (
+    CSP_REPORT_SCHEMA,
+    REPORTS_SCHEMA,
+    CspReportParser,
+    CspViolation,
+    ReportsJsonParser,
+)
 from apps.monitoring.api.serializers import SecurityEventSerializer
 from apps.monitoring.filters import SecurityEventFilter
 from apps.monitoring.models import SecurityEvent
@@ -27,6 +32,14 @@ from apps.security.throttling import ClientIpThrottle, CspReportThrottle
 NO_REPORT = "Send a CSP report: application/csp-report or application/reports+json."
 CSP_DETAIL = "{disposition}: {directive} blocked {blocked} on {document}"
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
+        "components": serializers.DictField(required=False),
+    },
+)
+
 
 class HealthView(BaseAPIView):
     """Public overall health; monitoring readers also see each component and its timing."""
@@ -37,15 +50,7 @@ class HealthView(BaseAPIView):
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
-                "components": serializers.DictField(required=False),
-            },
-        )
-    )
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
         report = health_report()
         body = report if _shows_details(request) else {"status": report["status"]}
@@ -85,8 +90,8 @@ class CspReportView(BaseAPIView):
 
     @extend_schema(
         request={
-            CspReportParser.media_type: OpenApiTypes.OBJECT,
-            ReportsJsonParser.media_type: OpenApiTypes.OBJECT,
+            CspReportParser.media_type: CSP_REPORT_SCHEMA,
+            ReportsJsonParser.media_type: REPORTS_SCHEMA,
         },
         responses={204: None},
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from apps.core.api.filtering import StrictBooleanFilter, StrictFilterSet
 from apps.security.api_keys.models import ApiKey
 
 
-class ApiKeyFilter(django_filters.FilterSet):
+class ApiKeyFilter(StrictFilterSet):
     owner = django_filters.CharFilter(field_name="owner__username")
-    revoked = django_filters.BooleanFilter()
+    revoked = StrictBooleanFilter()
     q = django_filters.CharFilter(method="search", label="Name or prefix contains")
 
     class Meta:

@@ -161,3 +161,10 @@ def test_writing_to_a_read_only_endpoint_is_a_405_problem(viewer_client):
     response = viewer_client.post(JOBS, {})
     assert response.status_code == 405
     assert response.json()["status"] == 405
+
+
+def test_a_method_the_endpoint_lacks_is_a_405_whatever_its_query(viewer_client):
+    # The query is checked against the method's parameters only once the method exists.
+    response = viewer_client.generic("TRACE", f"{JOBS}?status=Error&page=1")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
