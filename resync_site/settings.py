@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     # Before anything that may read the database: it caps the wait for a connection.
     "apps.core.pools.unavailable.DatabaseUnavailableMiddleware",
+    # Inside the database's request deadline; one audit row per POST/PUT/PATCH/DELETE.
+    "apps.monitoring.audit_middleware.AuditMiddleware",
     "apps.core.api.limits.RequestBodyLimitMiddleware",
     "apps.security.client_ip.ClientIpMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
@@ -458,7 +460,10 @@ RESYNC_RETENTION = {
 }
 
 # --- Logging --------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, user,
+# route, and extras such as duration_ms), for log shippers; plain: one readable line.
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -467,12 +472,19 @@ LOGGING = {
         "database_outage": {"()": "apps.core.pools.outage.OutageLogFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{levelname}{name}{message}{request_id}{user}{route}",
+            "style": "{",
+            "timestamp": "time",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.db import DatabaseError
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.base import BaseAPIView
-from apps.monitoring.selectors import UNHEALTHY, health_report
+from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
+from apps.monitoring.api.serializers import AuditEventSerializer
+from apps.monitoring.filters import AuditEventFilter
+from apps.monitoring.selectors import UNHEALTHY, audit_event_list, health_report
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
 from apps.security.throttling import ClientIpThrottle
 
@@ -43,3 +45,14 @@ def _shows_details(request: Request) -> bool:
         return request_allows(request, VIEW_MONITORING)
     except DatabaseError:  # the session or user row cannot be read: answer as to anyone
         return False
+
+
+class AuditEventListView(StrictQueryParamsMixin, generics.ListAPIView):
+    """The audit log for auditors: requests and changes, filtered, ordered, paginated."""
+
+    required_permission = VIEW_MONITORING
+    queryset = audit_event_list()
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilter
+    ordering_fields = ["at", "id"]
+    ordering = ["-at", "-id"]
