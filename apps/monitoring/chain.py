@@ -20,7 +20,8 @@ VERIFYING. `chain_verify` walks the rows in id order, a batch at a time (constan
 and names the first row that was edited, deleted or inserted. What no chain can show: the
 newest rows deleted, or every row from some point on rewritten with new hashes by someone
 who can write to the database. Keep the head it reports (id and hash) somewhere else and
-compare: `verify_audit_log` prints it.
+give it to a later walk (`known_head`, `verify_audit_log --head ID:HASH`): that row must
+still be there with that hash, or have been pruned.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ DELETED_BETWEEN = (
 DELETED_BEFORE = "Rows before {after} were deleted: row {after} does not follow {start}."
 START_OF_LOG = "the start of the log"
 START_CHECKPOINT = "the pruning checkpoint (row {id})"
+HEAD_REWRITTEN = (
+    "Row {id} no longer has the hash recorded for it earlier: the log was rewritten from there on."
+)
+HEAD_GONE = "Row {id}, recorded earlier as the head, is gone: the newest rows were deleted."
 CHECKPOINT_FORGED = (
     "The pruning checkpoint (row {id}) is signed by no key of RESYNC_ENCRYPTION_KEYS: it was "
     "forged or edited, or the key that signed it was removed."
@@ -202,43 +207,75 @@ def _rows(batch: int) -> Iterator[dict[str, Any]]:
 
 @dataclass(slots=True)
 class _Walk:
-    """The walk's position: the last good row (or checkpoint) and the one before it."""
+    """The walk's position: the last good row (or the checkpoint) and the one before it."""
 
     expected: str  # the prev_hash the next row must carry
     previous_id: int | None
+    checkpoint_id: int | None
     before_previous: str | None = None  # the hash the previous row followed
+    first_id: int | None = None
     rows: int = 0
+    passed_known: bool = False  # went through the row of the head given to chain_verify
+
+    def advance(self, row: dict[str, Any], known_id: int | None) -> None:
+        self.first_id = row["id"] if self.first_id is None else self.first_id
+        self.before_previous, self.expected = self.expected, row["hash"]
+        self.previous_id = row["id"]
+        self.rows += 1
+        self.passed_known = self.passed_known or row["id"] == known_id
+
+    def report(self, problem: str = "", problem_id: int | None = None) -> ChainReport:
+        head_id = self.previous_id if self.rows else None
+        return ChainReport(
+            self.rows,
+            self.first_id,
+            head_id,
+            self.expected,
+            self.checkpoint_id,
+            problem,
+            problem_id,
+        )
 
 
-def chain_verify(*, batch: int = VERIFY_BATCH) -> ChainReport:
-    """Walk the whole chain; the report names the first row edited, deleted or inserted."""
+def chain_verify(
+    *, batch: int = VERIFY_BATCH, known_head: tuple[int, str] | None = None
+) -> ChainReport:
+    """Walk the whole chain; the report names the first row edited, deleted or inserted.
+
+    `known_head` (id, hash), a head an earlier walk reported: that row must still be in the
+    chain with that hash, unless it was pruned since.
+    """
     checkpoint = AuditCheckpoint.objects.order_by("-last_id").first()
     checkpoint_id = checkpoint.last_id if checkpoint else None
     if checkpoint is not None and not checkpoint_valid(checkpoint):
-        problem = CHECKPOINT_FORGED.format(id=checkpoint.last_id)
-        return ChainReport(0, None, None, "", checkpoint_id, problem)
-    walk = _Walk(expected=checkpoint.last_hash if checkpoint else "", previous_id=checkpoint_id)
+        return ChainReport(
+            0, None, None, "", checkpoint_id, CHECKPOINT_FORGED.format(id=checkpoint_id)
+        )
+    walk = _Walk(
+        expected=checkpoint.last_hash if checkpoint else "",
+        previous_id=checkpoint_id,
+        checkpoint_id=checkpoint_id,
+    )
+    known_id, known_hash = known_head or (None, None)
     rows = _rows(batch)
-    first_id = None
     for row in rows:
-        first_id = row["id"] if first_id is None else first_id
-        problem = _problem(row, walk, rows, checkpoint_id)
-        if problem:
-            return ChainReport(
-                walk.rows, first_id, walk.previous_id, walk.expected, checkpoint_id, *problem
-            )
-        walk.before_previous, walk.expected = walk.expected, row["hash"]
-        walk.previous_id = row["id"]
-        walk.rows += 1
-    head_id = walk.previous_id if walk.rows else None
-    return ChainReport(walk.rows, first_id, head_id, walk.expected, checkpoint_id)
+        problem = _problem(row, walk, rows)
+        if problem is None and row["id"] == known_id and row["hash"] != known_hash:
+            problem = HEAD_REWRITTEN.format(id=known_id), known_id
+        if problem is not None:
+            return walk.report(*problem)
+        walk.advance(row, known_id)
+    pruned = checkpoint_id is not None and known_id is not None and known_id <= checkpoint_id
+    if known_id is not None and not walk.passed_known and not pruned:
+        return walk.report(HEAD_GONE.format(id=known_id), known_id)
+    return walk.report()
 
 
 def _problem(
-    row: dict[str, Any], walk: _Walk, rows: Iterator[dict[str, Any]], checkpoint_id: int | None
+    row: dict[str, Any], walk: _Walk, rows: Iterator[dict[str, Any]]
 ) -> tuple[str, int] | None:
     """None if `row` follows the walk; else what broke the chain, and at which row."""
-    row_id = row["id"]
+    row_id, checkpoint_id = row["id"], walk.checkpoint_id
     if checkpoint_id is not None and row_id <= checkpoint_id:
         return INSERTED_BEFORE_CHECKPOINT.format(id=row_id, checkpoint=checkpoint_id), row_id
     content_ok = row_hash(row) == row["hash"]

@@ -310,7 +310,8 @@ def test_the_trigger_lets_a_deleted_users_rows_lose_their_link_only() -> None:
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True)
+# Real commits, so threads see each other's rows; only the audit tables are flushed after.
+@pytest.mark.django_db(transaction=True, available_apps=["apps.monitoring"])
 def test_concurrent_appends_from_threads_never_fork_the_chain() -> None:
     threads, per_thread = 8, 25
     start = threading.Barrier(threads)
