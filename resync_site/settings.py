@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from resync_site import local_secrets
 from resync_site.env import (
@@ -479,6 +480,8 @@ LOGGING = {
             "style": "{",
             "timestamp": "time",
             "rename_fields": {"levelname": "level", "name": "logger"},
+            # Django puts the request object on its records: its repr holds the query string.
+            "reserved_attrs": [*RESERVED_ATTRS, "request", "server_time"],
         },
     },
     "handlers": {
