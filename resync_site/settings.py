@@ -495,6 +495,8 @@ LOGGING = {
     # httpx logs every request at INFO: one line per page of a sync is noise.
     # During a database outage the breaker logs it once, not once per refused request.
     "loggers": {
+        # Without Django's own console handler (DEBUG only): one line per event, in our format.
+        "django": {"level": "NOTSET"},
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "django.request": {"filters": ["database_outage"]},
