@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 AUDIT_ROWS_NEVER_CHANGE = "Audit rows are never changed: record a new event instead."
+AUDIT_ROWS_ONE_BY_ONE = "Audit rows are appended one at a time (save), so each joins the chain."
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -17,6 +18,17 @@ class AuditEventQuerySet(models.QuerySet):
     def changes(self) -> AuditEventQuerySet:
         """Rows the services wrote: what changed, with its values before and after."""
         return self.exclude(action=AuditEvent.REQUEST)
+
+    # The ways around save(): none of them would link a row into the chain or keep it intact.
+    # (A deleted user's SET NULL goes through the plain base manager, as Django's deletion does.)
+    def update(self, **kwargs):
+        raise ValueError(AUDIT_ROWS_NEVER_CHANGE)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ValueError(AUDIT_ROWS_NEVER_CHANGE)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise ValueError(AUDIT_ROWS_ONE_BY_ONE)
 
 
 class AuditEvent(models.Model):
@@ -77,7 +89,7 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, **kwargs) -> None:
         """Append the row to the chain; an existing row is never saved again."""
         if not self._state.adding:
             raise ValueError(AUDIT_ROWS_NEVER_CHANGE)

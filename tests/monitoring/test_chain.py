@@ -7,6 +7,7 @@ needs a superuser), as such an attacker could.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,12 @@ from django.utils import timezone
 
 from apps.monitoring import chain
 from apps.monitoring.chain import chain_verify, row_hash
-from apps.monitoring.models import AUDIT_ROWS_NEVER_CHANGE, AuditCheckpoint, AuditEvent
+from apps.monitoring.models import (
+    AUDIT_ROWS_NEVER_CHANGE,
+    AUDIT_ROWS_ONE_BY_ONE,
+    AuditCheckpoint,
+    AuditEvent,
+)
 from apps.monitoring.services import audit_checkpoint_resign, audit_events_prune, audit_record
 from tests.factories import UserFactory
 
@@ -348,3 +354,15 @@ def test_times_are_hashed_in_utc_whatever_zone_they_were_given_in() -> None:
     shifted = {"at": at.astimezone(timezone.get_fixed_timezone(120)), "action": "a"}
 
     assert row_hash(values) == row_hash(shifted)
+
+
+def test_no_queryset_shortcut_gets_round_the_chain() -> None:
+    event = _event(1)
+    rows = AuditEvent.objects.all()
+
+    with pytest.raises(ValueError, match=AUDIT_ROWS_NEVER_CHANGE):
+        rows.update(detail="changed")
+    with pytest.raises(ValueError, match=AUDIT_ROWS_NEVER_CHANGE):
+        rows.bulk_update([event], ["detail"])
+    with pytest.raises(ValueError, match=re.escape(AUDIT_ROWS_ONE_BY_ONE)):
+        AuditEvent.objects.bulk_create([AuditEvent(actor_name="x", action="a", target="t")])
