@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from resync_site import local_secrets
 from resync_site.env import (
@@ -101,6 +102,8 @@ MIDDLEWARE = [
     "apps.security.headers.SecurityHeadersMiddleware",
     # Before anything that may read the database: it caps the wait for a connection.
     "apps.core.pools.unavailable.DatabaseUnavailableMiddleware",
+    # Inside the database's request deadline; one audit row per POST/PUT/PATCH/DELETE.
+    "apps.monitoring.audit_middleware.AuditMiddleware",
     "apps.core.api.limits.RequestBodyLimitMiddleware",
     "apps.security.client_ip.ClientIpMiddleware",
     "apps.core.config_versions.ConfigRefreshMiddleware",
@@ -542,7 +545,10 @@ RESYNC_RETENTION = {
 }
 
 # --- Logging --------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request_id, user,
+# route, and extras such as duration_ms), for log shippers; plain: one readable line.
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -551,12 +557,21 @@ LOGGING = {
         "database_outage": {"()": "apps.core.pools.database.OutageLogFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{levelname}{name}{message}{request_id}{user}{route}",
+            "style": "{",
+            "timestamp": "time",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # Django puts the request object on its records: its repr holds the query string.
+            "reserved_attrs": [*RESERVED_ATTRS, "request", "server_time"],
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },
@@ -564,6 +579,8 @@ LOGGING = {
     # httpx logs every request at INFO: one line per page of a sync is noise.
     # During a database outage the breaker logs it once, not once per refused request.
     "loggers": {
+        # Without Django's own console handler (DEBUG only): one line per event, in our format.
+        "django": {"level": "NOTSET"},
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "django.request": {"filters": ["database_outage"]},

@@ -183,3 +183,46 @@ def test_a_rate_can_be_turned_off():
     )
     assert "'user': None" in result.stdout
     assert "'login': '5/minute'" in result.stdout
+
+
+PRINT_LOG_FORMAT = (
+    "import resync_site.settings as s; print(s.LOG_FORMAT, s.LOGGING['handlers']['console']"
+    "['formatter'])"
+)
+PRODUCTION_SECRETS = {
+    "RESYNC_ENV": "production",
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "RESYNC_ENCRYPTION_KEYS": "k",
+    "DJANGO_ALLOWED_HOSTS": "resync.example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "expected"),
+    [
+        ({}, "plain"),
+        (PRODUCTION_SECRETS, "json"),
+        ({**PRODUCTION_SECRETS, "LOG_FORMAT": "plain"}, "plain"),
+        ({"LOG_FORMAT": "JSON"}, "json"),
+    ],
+)
+def test_logs_are_json_lines_in_production_unless_log_format_says_otherwise(extra_env, expected):
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_", "LOG_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_LOG_FORMAT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**clean, **extra_env},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected, expected]
+
+
+def test_an_unknown_log_format_is_named():
+    result = _import_settings({"LOG_FORMAT": "xml"})
+    assert result.returncode != 0
+    assert "LOG_FORMAT" in result.stderr

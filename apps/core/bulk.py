@@ -65,13 +65,16 @@ def delete_in_batches(
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
     deadline: float | None = None,
+    before: Callable[[models.QuerySet], None] | None = None,
 ) -> Deleted:
     """Delete the rows of `queryset`, at most `batch_size` per statement and transaction.
 
     Each batch is bounded by a primary-key range: the id of the batch_size-th matching
     row, then DELETE ... WHERE <the filter> AND id <= it. Never one DELETE over a whole
     backlog, which would hold its locks and grow the WAL for as long as it runs. Stops
-    early (complete=False) once `deadline` (time.monotonic()) has passed.
+    early (complete=False) once `deadline` (time.monotonic()) has passed. `before(batch)`
+    runs in each batch's transaction just before its DELETE (the audit log records its
+    pruning checkpoint there).
     """
     label, deleted = queryset.model._meta.label, 0
     ordered = queryset.order_by("pk").values_list("pk", flat=True)
@@ -79,6 +82,8 @@ def delete_in_batches(
         boundary = list(ordered[batch_size - 1 : batch_size])
         batch = queryset.filter(pk__lte=boundary[0]) if boundary else queryset
         with transaction.atomic():
+            if before is not None:
+                before(batch)
             count = batch.delete()[1].get(label, 0)
         deleted += count
         if progress is not None:

@@ -12,9 +12,22 @@ from apps.security.permissions import VIEW_MONITORING
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     required_permission = VIEW_MONITORING
-    list_display = ["at", "actor_name", "ip", "source", "action", "target", "outcome"]
-    list_filter = ["source", "action", "outcome"]
-    search_fields = ["actor_name", "action", "target", "detail", "request_id"]
+    list_display = [
+        "at",
+        "actor_name",
+        "auth",
+        "ip",
+        "source",
+        "action",
+        "target",
+        "status",
+        "outcome",
+        "duration_ms",
+        "request_id",
+    ]
+    list_filter = ["source", "action", "outcome", "method", "status"]
+    # request_id: a request's own row and every change it made.
+    search_fields = ["actor_name", "action", "target", "detail", "request_id", "route"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 

@@ -1,4 +1,4 @@
-"""FilterSets of the monitoring API."""
+"""FilterSets of the monitoring API. Every filter validates its input: bad values are 400s."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from apps.core.api.filtering import AnyCaseMultipleChoiceFilter, StrictFilterSet
-from apps.monitoring.models import SecurityEvent
+from apps.monitoring.models import AuditEvent, SecurityEvent
 from apps.monitoring.selectors import severity_value
 
 
@@ -39,3 +39,25 @@ class SecurityEventFilter(StrictFilterSet):
 
     def filter_severity(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         return queryset.filter(severity__in=[severity_value(label) for label in value])
+
+
+class AuditEventFilter(StrictFilterSet):
+    """Filters for /api/v1/audit/."""
+
+    actor = filters.CharFilter(
+        field_name="actor_name", max_length=150, help_text="Username (as it was at the time)."
+    )
+    action = filters.CharFilter(
+        max_length=64, help_text="e.g. job.rerun, pool_config.update, or request."
+    )
+    source = AnyCaseMultipleChoiceFilter(
+        choices=AuditEvent.Source.choices, help_text="admin, api, command or system; repeatable."
+    )
+    outcome = filters.CharFilter(max_length=16, help_text="ok, failed, denied, refused...")
+    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    request_id = filters.CharFilter(max_length=64, help_text="Every row of one request or run.")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["actor", "action", "source", "outcome", "request_id"]

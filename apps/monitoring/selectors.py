@@ -27,7 +27,7 @@ from django.db.models import QuerySet, Sum
 from psycopg_pool import PoolTimeout, TooManyRequests
 
 from apps.core.pools.database import request_deadline
-from apps.monitoring.models import SecurityEvent
+from apps.monitoring.models import AuditEvent, SecurityEvent
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -101,6 +101,11 @@ def health_report() -> dict:
         components = {name: _run(check, failure) for name, (check, failure) in CHECKS.items()}
     overall = max((c.status for c in components.values()), key=_RANK.__getitem__)
     return {"status": overall, "components": {n: asdict(c) for n, c in components.items()}}
+
+
+def audit_event_list() -> QuerySet[AuditEvent]:
+    """The audit log, newest first (filtered and paginated by the API)."""
+    return AuditEvent.objects.order_by("-at", "-id")
 
 
 def security_event_list() -> QuerySet[SecurityEvent]:

@@ -251,3 +251,29 @@ def _another_sync_running() -> Iterator[None]:
             # Unlock before closing: a pooled connection would keep the session's lock.
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
     other.close()
+
+
+def test_each_run_has_its_own_request_id_and_sends_it_to_hwa(sim, hwa) -> None:
+    sim.reset_counts()
+    first = plan_sync(client=hwa)
+    sent_first = set(sim.request_ids())
+    sim.reset_counts()
+    sim.plan.tick(1)  # a change, so the second run gets a row of its own
+    second = plan_sync(client=hwa)
+
+    assert first.request_id != second.request_id
+    assert "" not in (first.request_id, second.request_id)
+    assert sent_first == {first.request_id}
+    assert set(sim.request_ids()) == {second.request_id}
+    stored = SyncRun.objects.order_by("started_at").values_list("request_id", flat=True)
+    assert list(stored) == [first.request_id, second.request_id]
+
+
+def test_a_run_started_within_a_request_keeps_its_id(sim, hwa) -> None:
+    from apps.core.middleware import request_id_context
+
+    with request_id_context("api-call-9"):
+        run = plan_sync(client=hwa)
+
+    assert run.request_id == "api-call-9"
+    assert set(sim.request_ids()) == {"api-call-9"}

@@ -118,9 +118,11 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "repeats",
         "last_finished_at",
         "host",
+        "request_id",
         "error",
     ]
     list_filter = ["status"]
+    search_fields = ["request_id", "host", "error"]
     date_hierarchy = "started_at"
 
 

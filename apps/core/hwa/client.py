@@ -1,11 +1,14 @@
 """The HWA REST client: pooled httpx, timeouts, retries with backoff, a circuit breaker.
 
 One `httpx.Client` is built from `HwaClientSettings` and reused for every call (Basic auth,
-JSON headers, a `Request-Id` uuid per call). Every call has connect and read timeouts and
-goes through the circuit breaker. Queries and GETs are idempotent and retried on timeouts,
-transport errors and 5xx/429 with exponential backoff and full jitter; job actions
-(rerun, hold, release, cancel) are never retried, since a lost answer does not mean the
-action did not happen. HWA's `messages` error bodies become the typed errors of `errors`.
+JSON headers). Every call sends a `Request-Id` header (as HCL's samples do): the id of the
+request or sync run it serves (apps.core.middleware), so an API call, its log lines, its
+audit rows and the HWA calls it made share one id (a new uuid outside of both). Every call
+has connect and read timeouts and goes through the circuit breaker. Queries and GETs are
+idempotent and retried on timeouts, transport errors and 5xx/429 with exponential backoff and
+full jitter; job actions (rerun, hold, release, cancel) are never retried, since a lost
+answer does not mean the action did not happen. HWA's `messages` error bodies become the
+typed errors of `errors`.
 
 PAGING. Public sources (HCL's TWS_REST_API_Python_samples, the 10.2.x docs) confirm only
 the `How-Many` request header, which caps the number of results (default 500); none shows
@@ -30,7 +33,6 @@ import math
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ from apps.core.hwa.types import (
     Page,
     WorkstationRecord,
 )
+from apps.core.middleware import NO_REQUEST_ID, current_request_id, new_request_id
 
 T = TypeVar("T")
 
@@ -153,6 +156,11 @@ def build_http_client(settings: HwaClientSettings) -> httpx.Client:
             keepalive_expiry=settings.keepalive_expiry,
         ),
     )
+
+
+def _request_id() -> str:
+    current = current_request_id()
+    return current if current != NO_REQUEST_ID else new_request_id()
 
 
 def _messages_of(response: httpx.Response) -> tuple[str, ...]:
@@ -400,7 +408,7 @@ class HwaClient:
         body: dict[str, Any] | None,
         allow_empty: bool = False,
     ) -> tuple[Any, str | None]:
-        request_headers = {"Request-Id": str(uuid.uuid4()), **(headers or {})}
+        request_headers = {"Request-Id": _request_id(), **(headers or {})}
         try:
             with self._lease() as http:
                 response = http.request(method, path, headers=request_headers, json=body)

@@ -111,6 +111,12 @@ class SyncRun(models.Model):
     events = models.PositiveIntegerField(default=0, help_text="Job status events written.")
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True, help_text="host:pid that ran it.")
+    request_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="Correlation id: in the run's log lines and the Request-Id of its HWA calls.",
+    )
     # A run that changed nothing and ended like the previous one is not a row of its own:
     # the previous row counts it (a sync every 5 s would otherwise add 17,000 rows a day).
     repeats = models.PositiveIntegerField(

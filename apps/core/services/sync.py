@@ -35,6 +35,10 @@ error, same counts) is not recorded as a row of its own: the latest row's `repea
 up and its `last_finished_at` moves on, for up to FOLD_WINDOW after that row started.
 Freshness and health read `last_finished_at`. Skipped runs fold the same way, per host.
 
+CORRELATION. A run has a request id (`SyncRun.request_id`): the current request's when a
+request started it, else a new one per run. Its log lines carry it and so do its HWA calls
+(`Request-Id`), so a run's traces can be found on both sides.
+
 ONE AT A TIME. On PostgreSQL a run holds a session advisory lock (`pg_try_advisory_lock`),
 so any number of processes on any number of hosts may run `sync_plan --loop`: one works,
 the others record a "skipped" run and wait for their next turn. Elsewhere (SQLite, one
@@ -61,6 +65,7 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.core.hwa.client import HwaClient
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
+from apps.core.middleware import current_request_id, request_id_context
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
 from apps.core.selectors.sync import freshness_reset
 from apps.core.services.hwa import hwa_client
@@ -120,7 +125,7 @@ def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = No
     if client is None:
         client = hwa_client()
     tick = progress or (lambda kind, n: None)
-    with _claim() as run:
+    with request_id_context(), _claim() as run:
         if run is None:
             return _record_skipped()
         try:
@@ -154,7 +159,7 @@ def _claim() -> Iterator[SyncRun | None]:
             SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
                 status=SyncRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
             )
-            yield SyncRun.objects.create(host=_host())
+            yield SyncRun.objects.create(host=_host(), request_id=current_request_id())
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
@@ -162,7 +167,11 @@ def _claim() -> Iterator[SyncRun | None]:
     with transaction.atomic():  # IMMEDIATE on SQLite: claimants queue here
         since = timezone.now() - STALE_CLAIM
         busy = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__gte=since)
-        run = None if busy.exists() else SyncRun.objects.create(host=_host())
+        run = (
+            None
+            if busy.exists()
+            else SyncRun.objects.create(host=_host(), request_id=current_request_id())
+        )
     yield run
 
 
@@ -175,6 +184,7 @@ def _record_skipped() -> SyncRun:
         last_finished_at=now,
         error=SKIPPED_DETAIL,
         host=_host(),
+        request_id=current_request_id(),
     )
     if not _fold_repeat(run):
         run.save()

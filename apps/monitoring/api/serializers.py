@@ -1,11 +1,39 @@
-"""Monitoring API serializers."""
+"""Serializers of the monitoring API. Fields are listed explicitly."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.monitoring.models import SecurityEvent
+from apps.monitoring.models import AuditEvent, SecurityEvent
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_name")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "auth",
+            "source",
+            "action",
+            "target",
+            "method",
+            "route",
+            "status",
+            "duration_ms",
+            "outcome",
+            "detail",
+            "before",
+            "after",
+            "request_id",
+            "ip",
+            "prev_hash",
+            "hash",
+        ]
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
     path("security-events/", views.SecurityEventListView.as_view(), name="security-event-list"),
     path("security/csp-report/", views.CspReportView.as_view(), name="csp-report"),
+    path("audit/", views.AuditEventListView.as_view(), name="audit-event-list"),
 ]

@@ -20,10 +20,10 @@ from apps.monitoring.api.parsers import (
     CspViolation,
     ReportsJsonParser,
 )
-from apps.monitoring.api.serializers import SecurityEventSerializer
-from apps.monitoring.filters import SecurityEventFilter
+from apps.monitoring.api.serializers import AuditEventSerializer, SecurityEventSerializer
+from apps.monitoring.filters import AuditEventFilter, SecurityEventFilter
 from apps.monitoring.models import SecurityEvent
-from apps.monitoring.selectors import UNHEALTHY, health_report
+from apps.monitoring.selectors import UNHEALTHY, audit_event_list, health_report
 from apps.monitoring.services import security_event_record
 from apps.security.client_ip import client_ip
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
@@ -121,3 +121,14 @@ def _record_csp_violations(request: Request, violations: list[CspViolation]) -> 
         ),
         count=len(violations),
     )
+
+
+class AuditEventListView(StrictQueryParamsMixin, generics.ListAPIView):
+    """The audit log for auditors: requests and changes, filtered, ordered, paginated."""
+
+    required_permission = VIEW_MONITORING
+    queryset = audit_event_list()
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilter
+    ordering_fields = ["at", "id"]
+    ordering = ["-at", "-id"]

@@ -82,6 +82,7 @@ POOL = "/api/v1/config/pools/database/"
 POOL_STATS = "/api/v1/pools/stats/"
 CACHE = "/api/v1/config/cache/"
 CACHE_STATS = "/api/v1/cache/stats/"
+AUDIT = "/api/v1/audit/"
 CACHE_CLEAR = "/api/v1/cache/clear/"
 TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
@@ -177,6 +178,7 @@ CASES = [
     row("POST", CSP_REPORT + "?junk=1", CSP_OK, 400, "junk"),
     row("GET", SCHEMA + "?junk=1", NONE, 400, "junk"),
     row("GET", DOCS + "?junk=1", NONE, 400, "junk"),
+    row("GET", AUDIT + "?junk=1", NONE, 400, "junk"),
     # A list-only parameter on a detail; a single-valued parameter given twice.
     row("GET", JOB + "?page_size=10", NONE, 400, "page_size"),
     row("GET", JOBS + "?page_size=10&page_size=20", NONE, 400, "page_size"),
@@ -195,6 +197,12 @@ CASES = [
     row("GET", JOBS + "?end_before=" + PLUS16, NONE, 400, "end_before"),
     row("GET", STREAMS + "?scheduled_after=" + PLUS16, NONE, 400, "scheduled_after"),
     row("GET", STREAMS + "?scheduled_before=" + PLUS16, NONE, 400, "scheduled_before"),
+    row("GET", AUDIT + "?since=" + PLUS16, NONE, 400, "since"),
+    row("GET", AUDIT + "?until=9999-12-31T23:59:59-01:00", NONE, 400, "until"),
+    row("GET", AUDIT + "?source=Bogus", NONE, 400, "source"),
+    row("GET", AUDIT + "?request_id=" + "x" * 65, NONE, 400, "request_id"),
+    row("GET", AUDIT + "?ordering=hash", NONE, 400, "ordering"),
+    row("GET", AUDIT + "?source=API&source=admin", NONE, 200, None),
     row("GET", JOBS + "?start_after=2024-06-01T00:00:00-12:30", NONE, 400, "start_after"),
     row("GET", JOBS + "?start_after=0001-01-01T00:00:00%2B01:00", NONE, 400, "start_after"),
     row("GET", JOBS + "?end_before=9999-12-31T23:59:59-01:00", NONE, 400, "end_before"),

@@ -55,6 +55,30 @@ def test_an_operator_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None
     assert AuditEvent.objects.filter(action="job.hold", actor=operator, outcome="ok").exists()
 
 
+def test_one_request_id_follows_an_action_from_the_api_to_hwa(synced, operator) -> None:
+    job = _holdable(synced)
+    synced.reset_counts()
+
+    response = _client_for(operator).post(url(job, "hold"), HTTP_X_REQUEST_ID="ops-ticket-7")
+
+    assert response.status_code == 200, response.content
+    assert response["X-Request-ID"] == "ops-ticket-7"
+    hwa_path = f"/twsd/plan/current/job/{job.hwa_id}"
+    assert synced.request_ids("PUT", f"{hwa_path}/action/hold") == ["ops-ticket-7"]
+    assert synced.request_ids("GET", hwa_path) == ["ops-ticket-7"]  # the read-back
+    audited = AuditEvent.objects.filter(request_id="ops-ticket-7")
+    assert set(audited.values_list("action", flat=True)) == {"job.hold", AuditEvent.REQUEST}
+
+
+def test_a_generated_request_id_reaches_hwa_too(synced, operator) -> None:
+    job = _holdable(synced)
+    synced.reset_counts()
+
+    response = _client_for(operator).post(url(job, "hold"))
+
+    assert synced.request_ids("PUT") == [response["X-Request-ID"]]
+
+
 def test_a_superuser_may_act(synced, admin_client_api) -> None:
     job = _holdable(synced)
 

@@ -27,7 +27,7 @@ def test_dry_run_shows_the_diff_and_changes_nothing():
     assert "pool:database" in out.getvalue()
     assert "max_size" in out.getvalue()
     assert _values("database") == PRESETS["current"]
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.changes().exists()
 
 
 def test_the_command_applies_every_pool_and_audits_each(admin_user):
@@ -55,7 +55,7 @@ def test_admin_action_confirms_with_the_diff_then_applies(client, admin_user):
     assert done.status_code == 200
     assert _values("database") == PRESETS["recommended"]
     # Only the pools: the cache has its own admin action.
-    assert AuditEvent.objects.filter(source="admin").count() == 3
+    assert AuditEvent.objects.changes().filter(source="admin").count() == 3
 
 
 def test_admin_edit_validates_and_audits(client, admin_user):
@@ -68,5 +68,5 @@ def test_admin_edit_validates_and_audits(client, admin_user):
     assert b"must not exceed max_size" in page.content
     response = client.post(url, {**row.values(), "max_size": 24})
     assert response.status_code == 302
-    event = AuditEvent.objects.get(source="admin")
+    event = AuditEvent.objects.changes().get(source="admin")
     assert (event.before["max_size"], event.after["max_size"]) == (20, 24)

@@ -23,6 +23,9 @@ Unauthenticated control endpoints (simulator only) let tests flip faults at runt
   GET/POST /__simulator__/faults   read / partially update the fault switches (JSON)
   POST     /__simulator__/tick     {"count": n} advance the plan n ticks now
   GET      /__simulator__/stats    request counters;  POST /__simulator__/stats/reset
+
+Every HWA call's `Request-Id` header is remembered (the last REQUEST_ID_MEMORY calls), so a
+test can follow one id from Resync's API to HWA (`SimulatorServer.request_ids`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import select
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +55,7 @@ from apps.core.hwa.simulator.plan import (
 )
 
 DEFAULT_HOW_MANY = 500
+REQUEST_ID_MEMORY = 1000
 MAX_HOW_MANY = 10_000
 CONTROL_PREFIX = "/__simulator__"
 
@@ -158,6 +162,7 @@ class SimulatorServer:
         self._fault_rng = random.Random(fault_seed)
         self._fault_lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._request_ids: deque[tuple[str, str, str]] = deque(maxlen=REQUEST_ID_MEMORY)
         self._counts_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -233,9 +238,19 @@ class SimulatorServer:
             rate = self.faults.error_rate
             return rate > 0 and self._fault_rng.random() < rate
 
-    def count(self, method: str, path: str) -> None:
+    def count(self, method: str, path: str, request_id: str = "") -> None:
         with self._counts_lock:
             self._counts[(method, path)] += 1
+            self._request_ids.append((method, path, request_id))
+
+    def request_ids(self, method: str | None = None, path: str | None = None) -> list[str]:
+        """The `Request-Id` of the latest HWA calls received, oldest first ("" if none sent)."""
+        with self._counts_lock:
+            return [
+                rid
+                for m, p, rid in self._request_ids
+                if (method is None or m == method) and (path is None or p == path)
+            ]
 
     def request_count(self, method: str | None = None, path: str | None = None) -> int:
         """Requests received on /twsd (faulted ones included), optionally filtered."""
@@ -247,9 +262,10 @@ class SimulatorServer:
             )
 
     def reset_counts(self) -> None:
-        """Zero the request counters."""
+        """Zero the request counters (and forget the request ids)."""
         with self._counts_lock:
             self._counts.clear()
+            self._request_ids.clear()
 
     def stats(self) -> dict[str, Any]:
         with self._counts_lock:
@@ -313,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(CONTROL_PREFIX):
             self._control(method, path, body)
             return
-        self.sim.count(method, path)
+        self.sim.count(method, path, self.headers.get("Request-Id") or "")
         self._hwa(method, path, query, body)
 
     def _read_body(self) -> bytes:
