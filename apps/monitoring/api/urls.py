@@ -1,4 +1,4 @@
-"""Monitoring API routes."""
+"""Monitoring API routes (under /api/v1/)."""
 
 from django.urls import path
 
@@ -6,4 +6,6 @@ from apps.monitoring.api import views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
+    path("health/live/", views.LivenessView.as_view(), name="health-live"),
+    path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
 ]

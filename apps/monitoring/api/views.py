@@ -1,41 +1,80 @@
-"""Monitoring API views."""
+"""Monitoring API views: liveness, readiness, health, and the Prometheus scrape."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import DatabaseError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.base import BaseAPIView
-from apps.monitoring.selectors import UNHEALTHY, health_report
+from apps.monitoring import metrics
+from apps.monitoring.selectors import UNHEALTHY, health_report, readiness_report
+from apps.security.client_ip import client_ip, ip_in_networks
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
 from apps.security.throttling import ClientIpThrottle
 
+ALIVE = "alive"
 
-class HealthView(BaseAPIView):
-    """Public overall health; monitoring readers also see each component and its timing."""
+_REPORT = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
+        "components": serializers.DictField(required=False),
+    },
+)
+
+
+class _ReportView(BaseAPIView):
+    """Public overall status; monitoring readers also see each component, its timing and
+    what is wrong. 503 when unhealthy. Users are read lazily: it must answer while they
+    cannot be (a database outage)."""
 
     required_permission = PUBLIC
     throttle_classes = [ClientIpThrottle]
+    report = staticmethod(health_report)
 
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
-                "components": serializers.DictField(required=False),
-            },
-        )
-    )
     def get(self, request: Request) -> Response:
-        report = health_report()
+        report = self.report()
         body = report if _shows_details(request) else {"status": report["status"]}
         return Response(body, status=503 if report["status"] == UNHEALTHY else 200)
+
+
+class HealthView(_ReportView):
+    """Every component: database, cache, migrations, plan sync, sync heartbeat."""
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class ReadinessView(_ReportView):
+    """Can this instance serve: database, cache (Redis when configured), migrations applied,
+    a plan sync process alive. 503 only when unhealthy: degraded still serves."""
+
+    report = staticmethod(readiness_report)
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class LivenessView(BaseAPIView):
+    """The process answers: no check, no I/O (no authentication, no rate-limit counter)."""
+
+    required_permission = PUBLIC
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(responses=inline_serializer("Liveness", {"status": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        return Response({"status": ALIVE})
 
 
 def _shows_details(request: Request) -> bool:
@@ -43,3 +82,32 @@ def _shows_details(request: Request) -> bool:
         return request_allows(request, VIEW_MONITORING)
     except DatabaseError:  # the session or user row cannot be read: answer as to anyone
         return False
+
+
+class MetricsView(BaseAPIView):
+    """Prometheus scrape: every metric of every worker process (text format, or OpenMetrics
+    when asked). Allowed to monitoring readers (a user, or an API key with the
+    `monitoring:read` scope) and to any client in RESYNC_METRICS_ALLOWED_IPS."""
+
+    required_permission = VIEW_MONITORING
+    throttle_classes = [ClientIpThrottle]
+
+    def perform_authentication(self, request: Request) -> None:
+        """Lazily: an allowed address needs no user read (and none while they cannot be)."""
+
+    def check_permissions(self, request: Request) -> None:
+        if ip_in_networks(client_ip(request), settings.RESYNC_METRICS_ALLOWED_IPS):
+            return
+        super().check_permissions(request)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # The scrape body is not rendered by DRF; errors are always JSON problems, whatever
+        # Accept says (a scraper may accept text/plain only).
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={(200, "text/plain"): OpenApiResponse(description="Prometheus text format")}
+    )
+    def get(self, request: Request) -> HttpResponse:
+        body, content_type = metrics.render(request.headers.get("Accept"))
+        return HttpResponse(body, content_type=content_type)
