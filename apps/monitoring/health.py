@@ -202,6 +202,7 @@ class _Runner:
     def clear(self) -> None:
         with self._lock:
             self._results.clear()
+            self._running.clear()  # a check still in flight finishes, and is not kept
 
     def _forget_after_fork(self) -> None:
         # A forked worker inherits neither the threads nor their futures: start afresh.
@@ -221,8 +222,9 @@ class _Runner:
 
     def _finished(self, name: str, running: tuple[float, Future], future: Future) -> None:
         with self._lock:
-            if self._running.get(name) is running:
-                del self._running[name]
+            if self._running.get(name) is not running:
+                return  # forgotten meanwhile (health_results_clear, a fork)
+            del self._running[name]
             if not future.cancelled() and future.exception() is None:
                 self._results[name] = (time.monotonic() + RESULT_TTL_S, future.result())
 
@@ -246,7 +248,7 @@ _runner = _Runner()
 
 
 def health_results_clear() -> None:
-    """Forget the results kept for RESULT_TTL_S (tests; a check in flight still finishes)."""
+    """Forget the results kept for RESULT_TTL_S and the checks in flight (tests)."""
     _runner.clear()
 
 
