@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.outage
 	$(PY) -m tests.bench.login_flood
 	$(PY) -m tests.bench.security_events
+	$(PY) -m tests.bench.metrics
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -2,6 +2,13 @@
 
 The command line wins over this file; bind, workers (WEB_CONCURRENCY) and threads are
 usually given there.
+
+Metrics with several workers: each worker writes its metrics to files in
+PROMETHEUS_MULTIPROC_DIR and the one answering GET /metrics adds them all up. Unset, a new
+temporary directory is used for this server (removed when it exits). The variable is set
+here, before any worker imports prometheus_client, which chooses the multiprocess mode once,
+at import. The directory is emptied when the server starts, and an exited worker's live
+gauges are dropped (its counters stay).
 """
 
 from __future__ import annotations
@@ -11,6 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # gunicorn runs this file alone
 
+from apps.monitoring.multiprocess import (  # (after the path above)
+    multiprocess_dir_clean,
+    multiprocess_dir_ensure,
+    multiprocess_dir_release,
+    worker_exited,
+)
 from resync_site.env import env_bool, env_list
 
 wsgi_app = "resync_site.wsgi:application"
@@ -29,3 +42,18 @@ else:
 
 # gunicorn always sends "Server: gunicorn" (no version since 20.1) and has no setting to
 # change or drop it; the TLS proxy in front can (README: Production).
+
+METRICS_DIR = multiprocess_dir_ensure()
+
+
+def on_starting(server) -> None:
+    """Once, in the master, before the first worker: no counts from a previous run."""
+    multiprocess_dir_clean(METRICS_DIR)
+
+
+def child_exit(server, worker) -> None:
+    worker_exited(worker.pid)
+
+
+def on_exit(server) -> None:
+    multiprocess_dir_release()

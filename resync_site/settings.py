@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times everything below and counts the status the client gets (README: Metrics).
+    "apps.monitoring.metrics.middleware.MetricsMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     # Outside the rest, so it sees every answer (413, 429, 503 too); it never blocks.
     "apps.monitoring.security_events.SecurityEventMiddleware",
@@ -527,6 +529,29 @@ RESYNC_SECURITY_EVENTS_MAX_ADDRESSES = env_int(
 )
 # 401/403/404 answers to one address within a minute (per process) that make an error burst.
 RESYNC_SECURITY_EVENTS_BURST = env_int("RESYNC_SECURITY_EVENTS_BURST", 20, minimum=1)
+
+# --- Monitoring (README: Metrics, Health) ---------------------------------------------
+# GET /metrics is open to these clients (IPs or CIDRs, comma-separated) without credentials,
+# besides monitoring readers (a user or an API key with the monitoring:read scope).
+RESYNC_METRICS_ALLOWED_IPS = env_list("RESYNC_METRICS_ALLOWED_IPS")
+for _network in RESYNC_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"RESYNC_METRICS_ALLOWED_IPS: {_network!r} is not an IP address or network"
+        ) from None
+# RESYNC_HTTP_METRICS=0 leaves the per-request metrics middleware out (benchmark baseline).
+if not env_bool("RESYNC_HTTP_METRICS", True):
+    MIDDLEWARE.remove("apps.monitoring.metrics.middleware.MetricsMiddleware")
+# Several processes share their metrics through this directory (prometheus_client reads the
+# variable itself; resync_site/gunicorn.conf.py and run_embedded set it up).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR: {PROMETHEUS_MULTIPROC_DIR!r} is not a directory "
+        "(create it, or unset the variable for one process)"
+    )
 
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.

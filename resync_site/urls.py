@@ -25,6 +25,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("apps.monitoring.api.scrape_urls")),
 ]
 
 handler404 = "apps.core.api.errors.handler404"

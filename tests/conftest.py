@@ -9,6 +9,8 @@ from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
 from apps.core.config_versions import watcher
+from apps.monitoring.health import health_results_clear
+from apps.monitoring.metrics.stored import stored_reset
 from apps.monitoring.services import recorder as security_event_recorder
 from apps.security.api_keys.authentication import forget_verified_keys
 from apps.security.roles import ADMINISTRATOR, AUDITOR, OPERATOR, ROLES, VIEWER
@@ -63,6 +65,17 @@ def _clean_cache():
     yield
     cache.clear()
     _clear_counters()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_health_and_metrics():
+    # Health results are kept for a second and database-backed metrics for 15 s per
+    # process: each test reads its own state, not the previous test's.
+    health_results_clear()
+    stored_reset()
+    yield
+    health_results_clear()
+    stored_reset()
 
 
 def _with_role(username: str, role: str | None, **flags):

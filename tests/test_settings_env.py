@@ -226,3 +226,32 @@ def test_an_unknown_log_format_is_named():
     result = _import_settings({"LOG_FORMAT": "xml"})
     assert result.returncode != 0
     assert "LOG_FORMAT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RESYNC_METRICS_ALLOWED_IPS", "10.0.0.0/8, prometheus.example"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/resync-metrics"),
+        ("RESYNC_HTTP_METRICS", "sometimes"),
+    ],
+)
+def test_bad_monitoring_settings_are_named(name, value):
+    result = _import_settings({name: value})
+    assert result.returncode != 0
+    assert name in result.stderr.splitlines()[-1]
+
+
+def test_the_metrics_middleware_can_be_left_out():
+    code = "import resync_site.settings as s; print(s.MIDDLEWARE[0])"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
+    for switch, first in (("1", "MetricsMiddleware"), ("0", "RequestIdMiddleware")):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**clean, "RESYNC_HTTP_METRICS": switch},
+        )
+        assert result.stdout.strip().endswith(first)

@@ -12,10 +12,10 @@ class CoreConfig(AppConfig):
         from apps.core import checks, plan_generation, presets  # noqa: F401  (checks self-register)
         from apps.core.config_versions import watcher
         from apps.core.pools import CONFIG_AREA, hwa_http
-        from apps.core.selectors.sync import check_hwa_sync
+        from apps.core.selectors.sync import check_hwa_sync, check_sync_heartbeat
         from apps.core.services import hwa
         from apps.core.services.pools import pool_config_apply, pool_preset_targets
-        from apps.monitoring.selectors import CHECKS, DEGRADED
+        from apps.monitoring.selectors import health_check_register
 
         watcher.register(CONFIG_AREA, pool_config_apply)
         for target in pool_preset_targets():
@@ -24,4 +24,6 @@ class CoreConfig(AppConfig):
         # Other processes' writes to the mirror: cached plan reads move to the new generation.
         watcher.register(plan_generation.AREA, plan_generation.plan_generation_follow)
         hwa_http.on_change.append(hwa.client_pool_changed)
-        CHECKS["hwa_sync"] = (check_hwa_sync, DEGRADED)
+        # The mirror is served as last synced when syncing fails: degraded, never unhealthy.
+        health_check_register("hwa_sync", check_hwa_sync)
+        health_check_register("sync_heartbeat", check_sync_heartbeat, ready=True)

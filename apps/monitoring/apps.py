@@ -7,3 +7,11 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.monitoring"
     label = "monitoring"
+
+    def ready(self) -> None:
+        from apps.core.hwa.client import call_observers
+        from apps.monitoring.metrics.definitions import hwa_call_observed
+
+        # Every HWA exchange is timed and its failures counted (the client knows no Prometheus).
+        if hwa_call_observed not in call_observers:
+            call_observers.append(hwa_call_observed)

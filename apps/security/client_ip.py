@@ -81,6 +81,12 @@ def _networks(entries: tuple[str, ...]) -> tuple[_Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
+def ip_in_networks(address: str, entries: list[str] | tuple[str, ...]) -> bool:
+    """Is `address` (as client_ip gives it) in one of `entries` (IPs or CIDRs)? Never for ""."""
+    parsed = _parse(address)
+    return parsed is not None and _trusted(parsed, _networks(tuple(entries)))
+
+
 class ClientIpMiddleware:
     """Resolves the client address once per request and makes it current for audit rows."""
 

@@ -151,8 +151,14 @@ class Server:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iterator[Server]:
-    """Start gunicorn (gthread) and wait until /api/v1/health/ answers 200."""
+def gunicorn(
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    ready_path: str = "/api/v1/health/",
+) -> Iterator[Server]:
+    """Start gunicorn (gthread, resync_site/gunicorn.conf.py's hooks); wait for `ready_path`."""
     port = free_port()
     cmd = [
         PY,
@@ -178,21 +184,21 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 4) -> Iter
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
     try:
-        wait_healthy(server)
+        wait_healthy(server, path=ready_path)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
-def wait_healthy(server: Server, timeout: float = 60) -> float:
-    """Seconds from process start to the first 200 from the health endpoint."""
+def wait_healthy(server: Server, timeout: float = 60, path: str = "/api/v1/health/") -> float:
+    """Seconds from process start to the first 200 from the health endpoint (or `path`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError("gunicorn exited during start-up")
         try:
-            if httpx.get(f"{server.url}/api/v1/health/", timeout=2).status_code == 200:
+            if httpx.get(f"{server.url}{path}", timeout=2).status_code == 200:
                 return time.perf_counter() - server.started_at
         except httpx.HTTPError:
             pass

@@ -100,6 +100,7 @@ def test_the_process_client_follows_a_changed_row(
     assert first.settings.page_size == 37
 
 
+@pytest.mark.django_db(transaction=True)  # checks run in threads: committed rows only
 def test_health_is_degraded_when_the_last_sync_failed(hwa_connection, sim) -> None:
     sim.set_faults(wrong_credentials=True)
     plan_sync()
@@ -110,6 +111,7 @@ def test_health_is_degraded_when_the_last_sync_failed(hwa_connection, sim) -> No
     assert "the last sync failed" in component["detail"]
 
 
+@pytest.mark.django_db(transaction=True)  # checks run in threads: committed rows only
 def test_health_is_healthy_after_a_good_sync(hwa_connection) -> None:
     plan_sync()
 

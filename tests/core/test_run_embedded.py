@@ -34,13 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 90  # migrating a new SQLite database on a loaded 2-core machine
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
     env.pop("REDIS_URL", None)
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         RESYNC_LOCAL_FILE=str(tmp_path / "local.json"),
         LOG_LEVEL="warning",
+        **extra,
     )
     return env
 
@@ -113,13 +114,13 @@ def _as_background_job() -> None:
 
 
 def _start(
-    tmp_path: Path, port: int, log_name: str, *, background: bool = False
+    tmp_path: Path, port: int, log_name: str, *, background: bool = False, **env: str
 ) -> subprocess.Popen:
     log = (tmp_path / log_name).open("w+b")  # a file, never an unread pipe
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "run_embedded", "--jobs", "200", "--port", str(port)],
         cwd=ROOT,
-        env=_env(tmp_path),
+        env=_env(tmp_path, **env),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, as a terminal's job has
@@ -205,6 +206,31 @@ def test_a_child_that_dies_makes_the_command_fail(tmp_path):
     assert proc.wait(timeout=30) == 1
     log = (tmp_path / "run.log").read_text()
     assert CHILD_EXITED.format(name="web server", code=-signal.SIGKILL) in log
+
+
+@pytest.mark.slow
+def test_the_servers_metrics_count_the_sync_loops_hwa_calls_and_it_is_ready(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    proc = _start(
+        tmp_path, port, "run.log", RESYNC_METRICS_ALLOWED_IPS="127.0.0.1", TMPDIR=str(temporary)
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        # Only the sync loop calls HWA; the web server reports it (a shared metrics directory).
+        while 'resync_hwa_request_duration_seconds_count{operation="list_jobs"}' not in (
+            metrics := httpx.get(f"{url}/metrics", timeout=10).text
+        ):
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.5)
+        ready = httpx.get(f"{url}/api/v1/health/ready/", timeout=10)
+        assert (ready.status_code, ready.json()) == (200, {"status": "healthy"})
+        assert len(list(temporary.glob("resync-metrics-*"))) == 1
+    finally:
+        assert _stop(proc) == 0
+    assert not list(temporary.glob("resync-metrics-*"))  # removed on the way out
 
 
 def _children(pid: int) -> list[int]:

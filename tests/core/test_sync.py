@@ -202,6 +202,7 @@ def test_a_run_that_changes_something_gets_its_own_row(sim, hwa) -> None:
     assert SyncRun.objects.get(pk=run.pk).repeats == 0
 
 
+@pytest.mark.django_db(transaction=True)  # checks run in threads: committed rows only
 def test_health_sees_the_latest_repeat(hwa_connection, hwa) -> None:
     plan_sync(client=hwa)
     plan_sync(client=hwa)

@@ -1,4 +1,4 @@
-"""Fixtures for security events."""
+"""Fixtures for monitoring: security events' clock, the simulator and its HWA connection."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.monitoring import recorder as recording
+from tests.core.sync_fixtures import hwa, hwa_connection, sim  # noqa: F401
 
 
 @pytest.fixture

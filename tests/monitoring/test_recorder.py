@@ -112,6 +112,7 @@ def test_the_thread_starts_with_the_first_event_and_writes_on_its_own(memory, si
 
 @pytest.mark.django_db(transaction=True)  # the thread writes on its own connection
 def test_the_recorders_thread_writes_to_the_database(monkeypatch, client):
+    recorder.stop()  # a thread an earlier test left running would hold another connection
     monkeypatch.setattr(recorder, "autostart", True)
     monkeypatch.setattr(recorder, "flush_seconds", 0.05)
     try:

@@ -75,6 +75,20 @@ CONNECTED = "Connected to HWA at {url} as {username} (API {flavour})"
 UNKNOWN_ACTION = "Unknown job action {action!r}; expected one of rerun, hold, release, cancel"
 PAGING_STUCK = "the Next-Page token did not advance"
 
+CIRCUIT_OPEN_KIND = "circuit_open"
+# Called after every HTTP exchange with HWA as (operation, seconds, failure kind or None),
+# and with seconds None for a call the open breaker refused. apps.monitoring's metrics
+# listen here, so the client itself knows nothing of Prometheus. An observer must be cheap
+# and must not raise.
+CallObserver = Callable[[str, float | None, str | None], None]
+call_observers: list[CallObserver] = []
+
+
+def _notify(operation: str, seconds: float | None, failure: str | None) -> None:
+    for observer in call_observers:
+        observer(operation, seconds, failure)
+
+
 # Statuses that mean "HWA is unwell, try again": they count against the breaker.
 _RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -122,6 +136,11 @@ class _Failure(Exception):
     @property
     def retryable(self) -> bool:
         return self.kind in ("timeout", "unreachable") or self.status in _RETRYABLE_STATUSES
+
+    @property
+    def metric_kind(self) -> str:
+        """The failure as a bounded label: timeout, unreachable, malformed, http_4xx, http_5xx."""
+        return f"http_{self.status // 100}xx" if self.kind == "status" else self.kind
 
     @property
     def unhealthy(self) -> bool:
@@ -257,30 +276,38 @@ class HwaClient:
             "/plan/current/workstation/query",
             parse_workstation,
             body={"filters": {"workstationInPlanFilter": {}}},
+            operation="list_workstations",
         )
 
     def iter_jobstreams(self) -> Iterator[Page[JobStreamRecord]]:
         """All job stream instances of the current plan, page by page."""
         if self._settings.flavour == "v2":
-            return self._pages("GET", "/api/v2/plan/jobstream", parse_stream)
+            return self._pages(
+                "GET", "/api/v2/plan/jobstream", parse_stream, operation="list_jobstreams"
+            )
         return self._pages(
             "POST",
             "/plan/current/jobstream/query",
             parse_stream,
             body={"filters": {"jobStreamInPlanFilter": {}}},
+            operation="list_jobstreams",
         )
 
     def iter_jobs(self) -> Iterator[Page[JobRecord]]:
         """All job instances of the current plan, page by page."""
         if self._settings.flavour == "v2":
-            return self._pages("GET", "/api/v2/plan/job", parse_job)
+            return self._pages("GET", "/api/v2/plan/job", parse_job, operation="list_jobs")
         return self._pages(
-            "POST", "/plan/current/job/query", parse_job, body={"filters": {"jobInPlanFilter": {}}}
+            "POST",
+            "/plan/current/job/query",
+            parse_job,
+            body={"filters": {"jobInPlanFilter": {}}},
+            operation="list_jobs",
         )
 
     def get_job(self, hwa_id: str) -> JobRecord:
         """One job instance by its HWA id (HwaNotFound if HWA does not know it)."""
-        data, _ = self._call("GET", self._job_path(hwa_id), idempotent=True)
+        data, _ = self._call("GET", self._job_path(hwa_id), idempotent=True, operation="get_job")
         return parse_job(data)
 
     def job_action(self, hwa_id: str, action: JobAction) -> ActionResult:
@@ -288,7 +315,9 @@ class HwaClient:
         if action not in JOB_ACTIONS:
             raise ValueError(UNKNOWN_ACTION.format(action=action))
         path = f"{self._job_path(hwa_id)}/action/{action}"
-        data, _ = self._call("PUT", path, body={}, idempotent=False, allow_empty=True)
+        data, _ = self._call(
+            "PUT", path, body={}, idempotent=False, allow_empty=True, operation=f"job_{action}"
+        )
         messages = data.get("messages") if isinstance(data, dict) else None
         found = tuple(str(m) for m in messages) if isinstance(messages, list) else ()
         return ActionResult(hwa_id=hwa_id, action=action, messages=found)
@@ -302,7 +331,9 @@ class HwaClient:
             else ("POST", "/plan/current/workstation/query")
         )
         try:
-            data = self._attempt(method, path, headers={"How-Many": "1"}, body=None)[0]
+            data = self._attempt(
+                method, path, headers={"How-Many": "1"}, body=None, operation="test_connection"
+            )[0]
             list_items(data, path)
         except _Failure as failure:
             return ConnectionCheck(False, str(self._error(failure, method, path, 1)))
@@ -329,6 +360,7 @@ class HwaClient:
         parse: Callable[[Any], T],
         *,
         body: dict[str, Any] | None = None,
+        operation: str,
     ) -> Iterator[Page[T]]:
         token: str | None = None
         number = 0
@@ -336,7 +368,9 @@ class HwaClient:
             headers = {"How-Many": str(self._settings.page_size)}
             if token:
                 headers[NEXT_PAGE_HEADER] = token
-            data, next_token = self._call(method, path, body=body, headers=headers, idempotent=True)
+            data, next_token = self._call(
+                method, path, body=body, headers=headers, idempotent=True, operation=operation
+            )
             items = list_items(data, path)
             number += 1
             if next_token and (next_token == token or not items):
@@ -360,6 +394,7 @@ class HwaClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
         allow_empty: bool = False,
+        operation: str,
     ) -> tuple[Any, str | None]:
         """Send with retries (idempotent only) through the breaker; JSON body and next token."""
         settings = self._settings
@@ -372,10 +407,16 @@ class HwaClient:
                 # Mid-retry, the real cause is more useful than "circuit open".
                 if failure is not None:
                     break
+                _notify(operation, None, CIRCUIT_OPEN_KIND)
                 raise self._circuit_open()
             try:
                 result = self._attempt(
-                    method, path, headers=headers, body=body, allow_empty=allow_empty
+                    method,
+                    path,
+                    headers=headers,
+                    body=body,
+                    allow_empty=allow_empty,
+                    operation=operation,
                 )
             except _Failure as exc:
                 failure = exc
@@ -407,6 +448,25 @@ class HwaClient:
         headers: Mapping[str, str] | None,
         body: dict[str, Any] | None,
         allow_empty: bool = False,
+        operation: str,
+    ) -> tuple[Any, str | None]:
+        """One HTTP exchange, timed and reported to `call_observers` (success or failure)."""
+        started = time.perf_counter()
+        try:
+            result = self._exchange(method, path, headers, body, allow_empty)
+        except _Failure as failure:
+            _notify(operation, time.perf_counter() - started, failure.metric_kind)
+            raise
+        _notify(operation, time.perf_counter() - started, None)
+        return result
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        body: dict[str, Any] | None,
+        allow_empty: bool,
     ) -> tuple[Any, str | None]:
         request_headers = {"Request-Id": _request_id(), **(headers or {})}
         try:

@@ -1,7 +1,7 @@
 """Core models: the plan mirror (plan.py), the HWA integration (hwa.py), runtime config
 (runtime.py, pools.py)."""
 
-from apps.core.models.hwa import HwaConnection, JobAction, SyncRun
+from apps.core.models.hwa import HwaConnection, JobAction, SyncHeartbeat, SyncRun
 from apps.core.models.plan import Job, JobStatusEvent, JobStream, Workstation
 from apps.core.models.pools import ConnectionPoolConfig
 from apps.core.models.runtime import ConfigVersion
@@ -14,6 +14,7 @@ __all__ = [
     "JobAction",
     "JobStatusEvent",
     "JobStream",
+    "SyncHeartbeat",
     "SyncRun",
     "Workstation",
 ]

@@ -144,6 +144,18 @@ class SyncRun(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class SyncHeartbeat(models.Model):
+    """A plan sync process saying it is alive: refreshed every few seconds while it runs."""
+
+    host = models.CharField(max_length=255, unique=True, help_text="host:pid of the process.")
+    loop = models.BooleanField(default=False, help_text="A `sync_plan --loop` (not one run).")
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.host} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
 class JobAction(models.Model):
     """A job action (rerun, hold, release, cancel) a user asked HWA for, and its outcome."""
 

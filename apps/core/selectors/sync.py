@@ -6,6 +6,10 @@ run row may stand for repeats of itself (see services/sync.py): its `last_finish
 when the latest of them finished. While the database cannot be read, responses keep the
 last freshness known (or say `unknown`) rather than failing: cached plan reads are served
 through an outage.
+
+A run still "running" whose process has not beaten its heartbeat (services/heartbeat.py)
+for HEARTBEAT_STALE_S was stopped or killed mid-run: freshness says `stale` and health's
+`hwa_sync` is degraded, within that bound rather than until the next sync.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError
+from django.db.models import Max
 from django.utils import timezone
 
-from apps.core.models import HwaConnection, SyncRun
+from apps.core.models import HwaConnection, SyncHeartbeat, SyncRun
 from apps.core.models.hwa import DEFAULT_CONNECTION
 from apps.core.services.hwa import hwa_client_peek
 
@@ -30,6 +35,17 @@ NO_SUCCESS = "no successful sync yet"
 LAST_FAILED = "the last sync failed: {error}"
 TOO_OLD = "the last successful sync is {age:.0f} s old (more than {factor} x {interval} s)"
 BREAKER_OPEN = "HWA calls are suspended (circuit open): {error}"
+STALE = "stale"  # freshness of a run whose process stopped beating mid-run
+# A sync process beats every 5 s (services/heartbeat.py): six missed beats mean it is gone.
+HEARTBEAT_STALE_S = 30.0
+STALE_RUN = (
+    "the sync started at {started:%Y-%m-%d %H:%M:%S} UTC by {host} has not reported for "
+    "{age:.0f} s: its process was stopped or killed mid-run"
+)
+NO_HEARTBEAT = (
+    "no plan sync process has reported for more than {limit:.0f} s "
+    "(is `manage.py sync_plan --loop` running?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +62,7 @@ _cached: tuple[float, Freshness] | None = None
 
 def _latest(**filters) -> SyncRun | None:
     runs = SyncRun.objects.exclude(status=SyncRun.Status.SKIPPED).filter(**filters)
-    fields = ("status", "started_at", "finished_at", "last_finished_at", "error")
+    fields = ("status", "started_at", "finished_at", "last_finished_at", "error", "host")
     return runs.order_by("-started_at", "-id").only(*fields).first()
 
 
@@ -70,7 +86,35 @@ def _read_freshness() -> Freshness:
     latest = _latest()
     last_ok = latest if latest and latest.status == SyncRun.Status.OK else _latest(status="ok")
     synced_at = last_ok.latest_finished_at if last_ok else None
-    return Freshness(synced_at, latest.status if latest else NEVER)
+    if latest is None:
+        return Freshness(synced_at, NEVER)
+    stale = latest.status == SyncRun.Status.RUNNING and run_is_stale(latest)
+    return Freshness(synced_at, STALE if stale else latest.status)
+
+
+def _last_beat(host: str) -> datetime | None:
+    return SyncHeartbeat.objects.filter(host=host).values_list("beat_at", flat=True).first()
+
+
+def run_is_stale(run: SyncRun, *, now: datetime | None = None) -> bool:
+    """Is this running run's process gone: no heartbeat for HEARTBEAT_STALE_S (or none at
+    all, and the run started longer ago than that)?"""
+    limit = (now or timezone.now()) - timedelta(seconds=HEARTBEAT_STALE_S)
+    if run.started_at >= limit:
+        return False
+    beat = _last_beat(run.host)
+    return beat is None or beat < limit
+
+
+def sync_run_latest_finished() -> SyncRun | None:
+    """The latest run that ended, ok or failed (its duration and counts feed metrics)."""
+    ended = SyncRun.objects.filter(status__in=[SyncRun.Status.OK, SyncRun.Status.FAILED])
+    return ended.order_by("-started_at", "-id").first()
+
+
+def sync_heartbeat_latest() -> datetime | None:
+    """When a plan sync process last said it was alive (None: never)."""
+    return SyncHeartbeat.objects.aggregate(latest=Max("beat_at"))["latest"]
 
 
 def freshness_reset() -> None:
@@ -95,9 +139,11 @@ def check_hwa_sync() -> None:
     latest = _latest()
     if latest is not None and latest.status == SyncRun.Status.FAILED:
         raise RuntimeError(LAST_FAILED.format(error=latest.error))
+    now = timezone.now()
+    if latest is not None and latest.status == SyncRun.Status.RUNNING:
+        _check_running(latest, now)
     limit = timedelta(seconds=STALE_FACTOR * connection.sync_interval)
     last_ok = _latest(status="ok")
-    now = timezone.now()
     if last_ok is None:
         if now - connection.created_at > limit:
             raise RuntimeError(NO_SUCCESS)
@@ -107,6 +153,29 @@ def check_hwa_sync() -> None:
             TOO_OLD.format(age=age, factor=STALE_FACTOR, interval=connection.sync_interval)
         )
     _check_breaker()
+
+
+def _check_running(run: SyncRun, now: datetime) -> None:
+    if run_is_stale(run, now=now):
+        beat = _last_beat(run.host) or run.started_at
+        age = (now - beat).total_seconds()
+        raise RuntimeError(STALE_RUN.format(started=run.started_at, host=run.host, age=age))
+
+
+def check_sync_heartbeat() -> None:
+    """Readiness check "sync_heartbeat": raises unless a sync process reported recently.
+
+    Nothing is expected without an enabled HWA connection (as for "hwa_sync"). Recently:
+    within HEARTBEAT_STALE_S, or 3 x the sync interval when that is longer, so a sync run
+    from cron every interval (whose process beats only while it runs) counts too.
+    """
+    connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+    if connection is None or not connection.enabled:
+        return
+    limit = max(HEARTBEAT_STALE_S, STALE_FACTOR * connection.sync_interval)
+    latest = sync_heartbeat_latest()
+    if latest is None or timezone.now() - latest > timedelta(seconds=limit):
+        raise RuntimeError(NO_HEARTBEAT.format(limit=limit))
 
 
 def _check_breaker() -> None:

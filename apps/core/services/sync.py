@@ -43,15 +43,13 @@ ONE AT A TIME. On PostgreSQL a run holds a session advisory lock (`pg_try_adviso
 so any number of processes on any number of hosts may run `sync_plan --loop`: one works,
 the others record a "skipped" run and wait for their next turn. Elsewhere (SQLite, one
 host) the claim is the "running" SyncRun row itself, created in an IMMEDIATE transaction;
-a claim older than STALE_CLAIM counts as abandoned.
+a claim whose process stopped beating (services/heartbeat.py) counts as abandoned.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,7 +65,8 @@ from apps.core.hwa.client import HwaClient
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
 from apps.core.middleware import current_request_id, request_id_context
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
-from apps.core.selectors.sync import freshness_reset
+from apps.core.selectors.sync import freshness_reset, run_is_stale
+from apps.core.services.heartbeat import process_host
 from apps.core.services.hwa import hwa_client
 from apps.core.services.mirror import (
     MirrorWriter,
@@ -82,7 +81,6 @@ logger = logging.getLogger(__name__)
 
 # pg_try_advisory_lock key: "RESYNC" in ASCII, so it is recognisable in pg_locks.
 LOCK_KEY = 0x5245_5359_4E43
-STALE_CLAIM = timedelta(hours=1)
 SKIPPED_DETAIL = "another plan sync is running"
 INTERRUPTED = "interrupted: the process running it stopped"
 FOLD_WINDOW = timedelta(hours=1)
@@ -141,7 +139,7 @@ def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = No
 
 
 def _host() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return process_host()  # the heartbeat's identity: a run is matched to its process
 
 
 @contextmanager
@@ -165,12 +163,14 @@ def _claim() -> Iterator[SyncRun | None]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
         return
     with transaction.atomic():  # IMMEDIATE on SQLite: claimants queue here
-        since = timezone.now() - STALE_CLAIM
-        busy = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__gte=since)
+        running = list(SyncRun.objects.filter(status=SyncRun.Status.RUNNING))
+        abandoned = [run.pk for run in running if run_is_stale(run)]
+        SyncRun.objects.filter(pk__in=abandoned).update(
+            status=SyncRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+        )
+        busy = len(running) > len(abandoned)
         run = (
-            None
-            if busy.exists()
-            else SyncRun.objects.create(host=_host(), request_id=current_request_id())
+            None if busy else SyncRun.objects.create(host=_host(), request_id=current_request_id())
         )
     yield run
 

@@ -1,4 +1,4 @@
-"""Monitoring API routes."""
+"""Monitoring API routes (under /api/v1/)."""
 
 from django.urls import path
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("security-events/", views.SecurityEventListView.as_view(), name="security-event-list"),
     path("security/csp-report/", views.CspReportView.as_view(), name="csp-report"),
     path("audit/", views.AuditEventListView.as_view(), name="audit-event-list"),
+    path("health/live/", views.LivenessView.as_view(), name="health-live"),
+    path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
 ]

@@ -1,18 +1,20 @@
-"""Monitoring API views."""
+"""Monitoring API views: liveness, readiness, health, and the Prometheus scrape."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import DatabaseError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
-from apps.monitoring import selectors
+from apps.monitoring import metrics, selectors
 from apps.monitoring.api.parsers import (
     CSP_REPORT_SCHEMA,
     REPORTS_SCHEMA,
@@ -23,16 +25,23 @@ from apps.monitoring.api.parsers import (
 from apps.monitoring.api.serializers import AuditEventSerializer, SecurityEventSerializer
 from apps.monitoring.filters import AuditEventFilter, SecurityEventFilter
 from apps.monitoring.models import SecurityEvent
-from apps.monitoring.selectors import UNHEALTHY, audit_event_list, health_report
+from apps.monitoring.selectors import (
+    UNHEALTHY,
+    audit_event_list,
+    health_report,
+    readiness_report,
+)
 from apps.monitoring.services import security_event_record
-from apps.security.client_ip import client_ip
+from apps.security.client_ip import client_ip, ip_in_networks
 from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
 from apps.security.throttling import ClientIpThrottle, CspReportThrottle
 
 NO_REPORT = "Send a CSP report: application/csp-report or application/reports+json."
 CSP_DETAIL = "{disposition}: {directive} blocked {blocked} on {document}"
 
-HEALTH = inline_serializer(
+ALIVE = "alive"
+
+_REPORT = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
@@ -41,20 +50,53 @@ HEALTH = inline_serializer(
 )
 
 
-class HealthView(BaseAPIView):
-    """Public overall health; monitoring readers also see each component and its timing."""
+class _ReportView(BaseAPIView):
+    """Public overall status; monitoring readers also see each component, its timing and
+    what is wrong. 503 when unhealthy. Users are read lazily: it must answer while they
+    cannot be (a database outage)."""
 
     required_permission = PUBLIC
     throttle_classes = [ClientIpThrottle]
+    report = staticmethod(health_report)
 
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
 
-    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
-        report = health_report()
+        report = self.report()
         body = report if _shows_details(request) else {"status": report["status"]}
         return Response(body, status=503 if report["status"] == UNHEALTHY else 200)
+
+
+class HealthView(_ReportView):
+    """Every component: database, cache, migrations, plan sync, sync heartbeat."""
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class ReadinessView(_ReportView):
+    """Can this instance serve: database, cache (Redis when configured), migrations applied,
+    a plan sync process alive. 503 only when unhealthy: degraded still serves."""
+
+    report = staticmethod(readiness_report)
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class LivenessView(BaseAPIView):
+    """The process answers: no check, no I/O (no authentication, no rate-limit counter)."""
+
+    required_permission = PUBLIC
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(responses=inline_serializer("Liveness", {"status": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        return Response({"status": ALIVE})
 
 
 def _shows_details(request: Request) -> bool:
@@ -132,3 +174,32 @@ class AuditEventListView(StrictQueryParamsMixin, generics.ListAPIView):
     filterset_class = AuditEventFilter
     ordering_fields = ["at", "id"]
     ordering = ["-at", "-id"]
+
+
+class MetricsView(BaseAPIView):
+    """Prometheus scrape: every metric of every worker process (text format, or OpenMetrics
+    when asked). Allowed to monitoring readers (a user, or an API key with the
+    `monitoring:read` scope) and to any client in RESYNC_METRICS_ALLOWED_IPS."""
+
+    required_permission = VIEW_MONITORING
+    throttle_classes = [ClientIpThrottle]
+
+    def perform_authentication(self, request: Request) -> None:
+        """Lazily: an allowed address needs no user read (and none while they cannot be)."""
+
+    def check_permissions(self, request: Request) -> None:
+        if ip_in_networks(client_ip(request), settings.RESYNC_METRICS_ALLOWED_IPS):
+            return
+        super().check_permissions(request)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # The scrape body is not rendered by DRF; errors are always JSON problems, whatever
+        # Accept says (a scraper may accept text/plain only).
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={(200, "text/plain"): OpenApiResponse(description="Prometheus text format")}
+    )
+    def get(self, request: Request) -> HttpResponse:
+        body, content_type = metrics.render(request.headers.get("Accept"))
+        return HttpResponse(body, content_type=content_type)

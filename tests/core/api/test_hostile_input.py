@@ -77,6 +77,9 @@ WORKSTATION = "/api/v1/workstations/{workstation}/"
 STREAMS = "/api/v1/jobstreams/"
 STREAM = "/api/v1/jobstreams/{stream}/"
 HEALTH = "/api/v1/health/"
+HEALTH_LIVE = "/api/v1/health/live/"
+HEALTH_READY = "/api/v1/health/ready/"
+METRICS = "/metrics"
 POOLS = "/api/v1/config/pools/"
 POOL = "/api/v1/config/pools/database/"
 POOL_STATS = "/api/v1/pools/stats/"
@@ -158,6 +161,12 @@ CASES = [
     row("GET", STREAMS + "?junk=1", NONE, 400, "junk"),
     row("GET", STREAM + "?junk=1", NONE, 400, "junk"),
     row("GET", HEALTH + "?junk=1", NONE, 400, "junk"),
+    row("GET", HEALTH_LIVE + "?junk=1", NONE, 400, "junk"),
+    row("GET", HEALTH_READY + "?junk=1", NONE, 400, "junk"),
+    row("GET", METRICS + "?junk=1", NONE, 400, "junk"),
+    row("GET", METRICS + "?name[]=resync_jobs", NONE, 400, "name[]"),
+    row("POST", METRICS, EMPTY_OBJECT, 405, None),
+    row("POST", HEALTH_LIVE, EMPTY_OBJECT, 405, None),
     row("GET", POOLS + "?junk=1", NONE, 400, "junk"),
     row("PATCH", POOL + "?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("GET", POOL_STATS + "?junk=1", NONE, 400, "junk"),

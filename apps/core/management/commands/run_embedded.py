@@ -7,12 +7,15 @@ start the HWA simulator in this process and point the "default" HWA connection a
 all three. A child that exits on its own is a failure: the rest stop and the command exits
 non-zero (so `make run` does too). On the way out the connection is pointed back where it
 was if it still points at this simulator, so stopping a second instance (another PORT,
-same database) hands the connection back to the first.
+same database) hands the connection back to the first. The server and the sync loop share
+one metrics directory (prometheus_client's multiprocess mode), so /metrics shows the sync
+loop's HWA calls too.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import socket
 import subprocess
@@ -29,6 +32,11 @@ from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from apps.core.models import HwaConnection
 from apps.core.models.hwa import DEFAULT_CONNECTION
 from apps.core.services.hwa import hwa_connection_save
+from apps.monitoring.multiprocess import (
+    multiprocess_dir_clean,
+    multiprocess_dir_ensure,
+    multiprocess_dir_release,
+)
 from apps.security.crypto import UnreadableSecret
 
 SIM_USER = "resync"
@@ -169,16 +177,21 @@ class Command(BaseCommand):
 
     def _serve(self, port: int) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # The server's /metrics also shows the sync loop's HWA calls: both write their
+        # metrics to one directory (prometheus_client's multiprocess mode), emptied now.
+        env = dict(os.environ)
+        multiprocess_dir_clean(multiprocess_dir_ensure(env))
         children = {
-            "sync loop": subprocess.Popen([*manage, "sync_plan", "--loop"]),  # noqa: S603
+            "sync loop": subprocess.Popen([*manage, "sync_plan", "--loop"], env=env),  # noqa: S603
             "web server": subprocess.Popen(  # noqa: S603
-                [*manage, "runserver", f"{HOST}:{port}", "--noreload"]
+                [*manage, "runserver", f"{HOST}:{port}", "--noreload"], env=env
             ),
         }
         try:
             exited = self._wait(children)
         finally:
             self._stop(list(children.values()))
+            multiprocess_dir_release(env)
         if exited:
             name, code = exited
             raise CommandError(CHILD_EXITED.format(name=name, code=code))

@@ -1,7 +1,9 @@
 """manage.py sync_plan: mirror HWA's current plan once, or keep doing so with --loop.
 
 Output: one summary line per run (stdout; a failed run on stderr, once). Progress bars
-only when stderr is a terminal, so redirected output holds no escape codes.
+only when stderr is a terminal, so redirected output holds no escape codes. While it works
+the process beats the sync heartbeat (services/heartbeat.py), so health can tell a run in
+progress from one whose process was killed, and readiness that a sync loop is alive.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tqdm import tqdm
 from apps.core.config_versions import watcher
 from apps.core.errors import ApplicationError
 from apps.core.models import SyncRun
+from apps.core.services.heartbeat import sync_heartbeat
 from apps.core.services.hwa import hwa_connection_get
 from apps.core.services.retention import history_prune, prune_summary
 from apps.core.services.sync import plan_sync, sync_summary
@@ -55,10 +58,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, loop: bool, interval: float | None, **options: Any) -> None:
         if interval is not None and interval <= 0:
             raise CommandError("--interval must be positive.")
-        if loop:
-            self._loop(interval)
-            return
-        show_progress = options["verbosity"] > 0 and self.stderr.isatty()
+        with sync_heartbeat(loop=loop):
+            if loop:
+                self._loop(interval)
+            else:
+                self._once(options["verbosity"])
+
+    def _once(self, verbosity: int) -> None:
+        show_progress = verbosity > 0 and self.stderr.isatty()
         try:
             run = self._run_once(show_progress)
         except ApplicationError as exc:  # no usable connection: nothing was attempted
