@@ -173,3 +173,27 @@ def outsider_client(outsider) -> APIClient:
 @pytest.fixture
 def admin_client_api(admin_user) -> APIClient:
     return _client_for(admin_user)
+
+
+@pytest.fixture
+def api_objects(db) -> dict[str, int | str]:
+    """One object of each API collection, by the collection's URL segment (for URL tables)."""
+    from apps.security.api_keys.services import api_key_create
+    from apps.security.cors.services import cors_origin_create
+    from apps.security.scopes import PLAN_READ
+    from tests.factories import JobFactory
+
+    job = JobFactory()
+    api_key, _ = api_key_create(
+        owner=UserFactory(), name="api-objects", scopes=[PLAN_READ], actor=None, source="test"
+    )
+    origin = cors_origin_create(
+        values={"origin": "https://objects.example"}, actor=None, source="test"
+    )
+    return {
+        "jobs": job.pk,
+        "workstations": job.workstation_id,
+        "jobstreams": job.stream_id,
+        "api-keys": api_key.prefix,
+        "cors-origins": origin.pk,
+    }

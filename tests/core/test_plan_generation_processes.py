@@ -24,6 +24,7 @@ from django.db import connection
 from apps.core.api.caching import CACHE_HEADER
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from tests.bench.harness import free_port
+from tests.processes import wait_until_serving
 
 pytestmark = [
     pytest.mark.slow,
@@ -98,19 +99,6 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _wait_until_serving(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"{url}/api/v1/health/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory) -> Iterator[Embedded]:
     tmp = tmp_path_factory.mktemp("embedded")
@@ -140,7 +128,7 @@ def embedded(tmp_path_factory) -> Iterator[Embedded]:
             )
         setup.url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_serving(server, setup.url, log)
+            wait_until_serving(server, setup.url, log)
             token = setup.client.post(
                 f"{setup.url}/api/v1/auth/token/",
                 json={"username": OPERATOR, "password": OPERATOR_PASSWORD},

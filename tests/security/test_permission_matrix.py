@@ -12,8 +12,6 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from apps.security.api_keys.services import api_key_create
-from apps.security.cors.services import cors_origin_create
 from apps.security.permissions import PUBLIC, UNDECLARED, RequiredPermission
 from apps.security.roles import ROLES
 from apps.security.scopes import CONFIG_ADMIN, PLAN_READ
@@ -26,7 +24,7 @@ from apps.security.selectors import (
     role_permissions,
 )
 from tests.conftest import _client_for, _with_role
-from tests.factories import JobFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,21 +42,8 @@ def _outcome(status: int) -> str:
 
 
 @pytest.fixture
-def plan() -> dict[str, int | str]:
-    job = JobFactory()
-    api_key, _ = api_key_create(
-        owner=UserFactory(), name="matrix", scopes=[PLAN_READ], actor=None, source="test"
-    )
-    origin = cors_origin_create(
-        values={"origin": "https://matrix.example"}, actor=None, source="test"
-    )
-    return {
-        "jobs": job.pk,
-        "workstations": job.workstation_id,
-        "jobstreams": job.stream_id,
-        "api-keys": api_key.prefix,
-        "cors-origins": origin.pk,
-    }
+def plan(api_objects) -> dict[str, int | str]:
+    return api_objects
 
 
 def concrete(path: str, plan: dict[str, int | str]) -> str:

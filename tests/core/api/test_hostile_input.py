@@ -18,10 +18,7 @@ from django.urls import URLResolver, get_resolver, resolve
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.core.api.problems import PROBLEM_CONTENT_TYPE, TITLES
-from apps.security.api_keys.services import api_key_create
-from apps.security.cors.services import cors_origin_create
-from apps.security.scopes import PLAN_READ
-from tests.factories import JobFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +93,7 @@ API_KEY = "/api/v1/api-keys/{key}/"
 BAD_SCOPE = Body("unknown scope", '{"name": "x", "owner": "root", "scopes": ["plan:write"]}')
 CORS = "/api/v1/config/cors-origins/"
 CORS_ORIGIN = "/api/v1/config/cors-origins/{cors}/"
-# Not origins (scheme://host[:port]); the table's row "https://hostile.example" exists.
+# Not origins (scheme://host[:port]); the row "https://objects.example" exists (api_objects).
 BAD_ORIGINS = [
     ("wildcard", "https://*.example.com"),
     ("null origin", "null"),
@@ -114,7 +111,7 @@ BAD_ORIGINS = [
     ("10,000 characters", "https://" + "a" * 10_000 + ".example"),
     ("a number", 5),
     ("a list", ["https://a.example"]),
-    ("same origin, other spelling", "HTTPS://Hostile.Example:443"),
+    ("same origin, other spelling", "HTTPS://Objects.Example:443"),
 ]
 
 
@@ -325,20 +322,14 @@ CASES = [
 
 
 @pytest.fixture
-def ids() -> dict[str, int]:
-    job = JobFactory()
-    api_key, _ = api_key_create(
-        owner=UserFactory(), name="hostile", scopes=[PLAN_READ], actor=None, source="test"
-    )
-    cors = cors_origin_create(
-        values={"origin": "https://hostile.example"}, actor=None, source="test"
-    )
+def ids(api_objects) -> dict[str, int | str]:
+    """The objects the URLs of the table name, by the placeholders they use."""
     return {
-        "job": job.id,
-        "workstation": job.workstation_id,
-        "stream": job.stream_id,
-        "key": api_key.prefix,
-        "cors": cors.pk,
+        "job": api_objects["jobs"],
+        "workstation": api_objects["workstations"],
+        "stream": api_objects["jobstreams"],
+        "key": api_objects["api-keys"],
+        "cors": api_objects["cors-origins"],
     }
 
 

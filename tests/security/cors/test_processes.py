@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.bench.harness import free_port
+from tests.processes import wait_until_serving
 
 # Committed transactions: on PostgreSQL the servers read what the test process set up.
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -77,19 +78,6 @@ def server_env(tmp_path) -> dict[str, str]:
     return env
 
 
-def _wait_until_serving(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"{url}/api/v1/health/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def servers(server_env, tmp_path) -> Iterator[list[str]]:
     procs, urls = [], []
@@ -113,7 +101,7 @@ def servers(server_env, tmp_path) -> Iterator[list[str]]:
                     )
                 )
             urls.append(f"http://127.0.0.1:{port}")
-            _wait_until_serving(procs[-1], urls[-1], log)
+            wait_until_serving(procs[-1], urls[-1], log)
         yield urls
     finally:
         for proc in procs:
