@@ -17,3 +17,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_name", "action", "target", "detail", "request_id"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+# Alert rules, webhook channels, alerts and notifications.
+from apps.monitoring.alerts import admin as alerts_admin  # noqa: E402, F401

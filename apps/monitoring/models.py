@@ -1,4 +1,4 @@
-"""Monitoring models: the audit log."""
+"""Monitoring models: the audit log; alert rules, alerts and notifications (alerts/models.py)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target}"
+
+
+# Alert rules, alerts, webhook channels, notifications: kept in their own module.
+from apps.monitoring.alerts.models import (  # noqa: E402
+    Alert,
+    AlertRule,
+    Notification,
+    WebhookChannel,
+)
+
+__all__ = ["Alert", "AlertRule", "AuditEvent", "Notification", "WebhookChannel"]

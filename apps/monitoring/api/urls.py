@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from apps.monitoring.api import views
+from apps.monitoring.api import alerts, views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
     path("health/live/", views.LivenessView.as_view(), name="health-live"),
     path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
+    path("alerts/", alerts.AlertListView.as_view(), name="alert-list"),
 ]
