@@ -47,6 +47,13 @@ class Metric(models.TextChoices):
 
 
 PERCENT_METRICS = {Metric.ERROR_RATE, Metric.CACHE_HIT_RATE}
+# How a threshold is written in messages ("> 1 s", "> 5 %", "> 0").
+UNITS = {
+    Metric.RESPONSE_TIME_P95: " s",
+    Metric.SYNC_AGE: " s",
+    Metric.ERROR_RATE: " %",
+    Metric.CACHE_HIT_RATE: " %",
+}
 ROUTE_SCOPED = {Metric.RESPONSE_TIME_P95, Metric.ERROR_RATE}
 POOL_SCOPED = {Metric.POOL_EXHAUSTIONS, Metric.POOL_WAITING}
 CACHE_TIERS = ("l1", "l2")
@@ -306,7 +313,7 @@ class Notification(models.Model):
     event = models.CharField(max_length=8, choices=Event.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     webhook = models.ForeignKey(WebhookChannel, null=True, blank=True, on_delete=models.CASCADE)
-    target = models.CharField(max_length=1000, help_text="The URL, or the email addresses.")
+    target = models.TextField(help_text="The URL, or the email addresses.")
     payload = models.JSONField(help_text="The message, exactly as every attempt sends it.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -19,6 +19,7 @@ either twice (open, resolve) or not at all.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from apps.monitoring.alerts import notify
 from apps.monitoring.alerts.measures import Context, Measurement, measure
 from apps.monitoring.alerts.models import (
     SEVERITY_RANK,
+    UNITS,
     WEBHOOK_SECRET_MIN_LENGTH,
     Alert,
     AlertRule,
@@ -49,6 +51,8 @@ logger = logging.getLogger(__name__)
 ATTEMPT_LEASE_S = 60.0
 MAX_BACKOFF_S = 3600.0
 DELIVER_BATCH = 100
+# A pass stops starting attempts after this long (slow receivers): the rest wait for the next.
+DELIVER_BUDGET_S = 20.0
 RULE_DISABLED = "the rule was disabled"
 OPENED, RESOLVED = "opened", "resolved"
 RULE_FIELDS = (
@@ -132,11 +136,11 @@ def _evaluate(rule: AlertRule, context: Context, summary: PassSummary) -> None:
         measurement = measure(rule, context)
         outcome = _apply(rule, measurement, context.now)
     except Exception as exc:  # one rule's failure must not stop the others
-        logger.warning("Alert rule %r could not be evaluated: %s", rule.name, exc)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if error != rule.last_error:  # logged when it starts or changes, not every pass
+            logger.warning("Alert rule %r could not be evaluated: %s", rule.name, exc)
         summary.errors.append(f"{rule.name}: {exc}")
-        AlertRule.objects.filter(pk=rule.pk).update(
-            last_evaluated_at=context.now, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=context.now, last_error=error)
         return
     if outcome == OPENED:
         summary.opened += 1
@@ -182,8 +186,10 @@ def _apply(rule: AlertRule, measurement: Measurement, now: datetime) -> str | No
 
 
 def _summary(rule: AlertRule, measurement: Measurement) -> str:
-    condition = f"{rule.get_comparison_display()} {rule.threshold:g}"
-    return f"{rule.get_metric_display()} {condition}: {measurement.detail}"[:300]
+    """What was measured, and the threshold: "7.50 % (15 of 200 ...) (threshold > 5 %)"."""
+    unit = UNITS.get(rule.metric, "")
+    threshold = f" (threshold {rule.comparison} {rule.threshold:g}{unit})"
+    return measurement.detail[: 300 - len(threshold)] + threshold
 
 
 def _open(rule: AlertRule, measurement: Measurement, now: datetime) -> str | None:
@@ -284,13 +290,17 @@ def backoff_s(attempts: int) -> float:
 def notifications_deliver(
     *, now: datetime | None = None, summary: PassSummary | None = None
 ) -> PassSummary:
-    """Make one attempt at every notification that is due (not claimed by another worker)."""
+    """Make one attempt at every notification that is due (not claimed by another worker),
+    for at most DELIVER_BUDGET_S."""
     now = now or timezone.now()
     summary = summary if summary is not None else PassSummary()
+    deadline = time.monotonic() + DELIVER_BUDGET_S
     due = Notification.objects.filter(
         status=Notification.Status.PENDING, next_attempt_at__lte=now
     ).select_related("webhook")
     for notification in due.order_by("next_attempt_at", "id")[:DELIVER_BATCH]:
+        if time.monotonic() > deadline:
+            break
         if _claim_attempt(notification, now):
             outcome = notification_attempt(notification, now=now)
             if outcome == Notification.Status.SENT:

@@ -37,7 +37,7 @@ def test_an_email_says_what_opened_and_what_to_do():
         "alert": {
             "rule": "Server errors",
             "severity": "critical",
-            "summary": "Error rate > 5: 7.50 % (15 of 200 requests answered 5xx)",
+            "summary": "7.50 % (15 of 200 requests answered 5xx) (threshold > 5 %)",
             "condition": "error_rate > 5",
             "last_value": 7.5,
             "opened_at": "2026-01-01T10:00:00+00:00",
@@ -50,7 +50,7 @@ def test_an_email_says_what_opened_and_what_to_do():
 
     assert subject == "[Resync critical] OPEN: Server errors"
     assert text.splitlines() == [
-        "Error rate > 5: 7.50 % (15 of 200 requests answered 5xx)",
+        "7.50 % (15 of 200 requests answered 5xx) (threshold > 5 %)",
         "",
         "Condition: error_rate > 5",
         "Latest value: 7.5",

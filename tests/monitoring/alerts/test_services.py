@@ -73,6 +73,7 @@ def test_an_alert_opens_once_notifies_once_resolves_and_notifies_once(
     alert = Alert.objects.get()
     assert (alert.state, alert.value, alert.last_value) == ("resolved", 2, 0)
     assert (alert.opened_at, alert.resolved_at) == (_at(0), _at(40))
+    assert alert.summary == "2 jobs in Error (threshold > 0)"
     assert receiver.events() == ["open", "resolve"]
     for request in receiver.requests:
         assert _signed_by_secret(request)
@@ -163,7 +164,7 @@ def test_a_disabled_rule_is_not_evaluated():
     assert not Alert.objects.exists()
 
 
-def test_a_rule_that_fails_is_recorded_and_the_others_still_run(monkeypatch):
+def test_a_rule_that_fails_is_recorded_and_the_others_still_run(monkeypatch, caplog):
     def broken(rule, context):
         raise RuntimeError("the source is gone")
 
@@ -173,11 +174,16 @@ def test_a_rule_that_fails_is_recorded_and_the_others_still_run(monkeypatch):
     _set_error_jobs(1)
 
     summary = _pass(0)
+    again = _pass(20)
 
-    assert summary.errors == ["broken: the source is gone"]
+    assert summary.errors == again.errors == ["broken: the source is gone"]
     assert summary.opened == 1
     failing.refresh_from_db()
     assert failing.last_error == "RuntimeError: the source is gone"
+    # Logged when it starts failing, not at every pass.
+    assert [r.message for r in caplog.records if "could not be evaluated" in r.message] == [
+        "Alert rule 'broken' could not be evaluated: the source is gone"
+    ]
 
 
 def test_one_open_alert_per_rule_is_enforced_by_the_database():
