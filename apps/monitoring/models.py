@@ -1,4 +1,4 @@
-"""Monitoring models: the audit log; alert rules, alerts and notifications (alerts/models.py)."""
+"""Monitoring models: the audit log."""
 
 from __future__ import annotations
 
