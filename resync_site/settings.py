@@ -553,6 +553,31 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
         "(create it, or unset the variable for one process)"
     )
 
+# --- Alerts (README: Alerts) -----------------------------------------------------------
+# Seconds between evaluations of each rule (run_monitor's default --interval; sync_plan
+# --loop evaluates at the same pace).
+RESYNC_ALERT_INTERVAL = env_float("RESYNC_ALERT_INTERVAL", 15.0, minimum=1.0)
+# Who is emailed about a rule that names no recipients (monitoring.E001 checks them).
+RESYNC_ALERT_EMAIL_TO = env_list("RESYNC_ALERT_EMAIL_TO")
+# Attempts per notification, the retries waiting RESYNC_ALERT_RETRY_SECONDS, then doubling.
+RESYNC_ALERT_NOTIFY_ATTEMPTS = env_int("RESYNC_ALERT_NOTIFY_ATTEMPTS", 6, minimum=1)
+RESYNC_ALERT_RETRY_SECONDS = env_float("RESYNC_ALERT_RETRY_SECONDS", 30.0, minimum=0.0)
+# Email goes through Django's backend; in development it is printed on the console.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=1.0)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "resync@localhost")
+
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.
 RETENTION_KINDS = (

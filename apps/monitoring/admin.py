@@ -40,3 +40,7 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     search_fields = ["ip", "username", "path", "pattern", "request_id", "detail"]
     date_hierarchy = "last_seen"
     readonly_fields = [f.name for f in SecurityEvent._meta.fields]
+
+
+# Alert rules, webhook channels, alerts and notifications.
+from apps.monitoring.alerts import admin as alerts_admin  # noqa: E402, F401

@@ -10,6 +10,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.hwa.client import call_observers
+        from apps.monitoring.alerts import checks  # noqa: F401  (checks self-register)
         from apps.monitoring.metrics.definitions import hwa_call_observed
 
         # Every HWA exchange is timed and its failures counted (the client knows no Prometheus).

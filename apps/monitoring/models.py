@@ -170,3 +170,22 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.kind} {self.ip or '-'} x{self.count}"
+
+
+# Alert rules, alerts, webhook channels, notifications: kept in their own module.
+from apps.monitoring.alerts.models import (  # noqa: E402
+    Alert,
+    AlertRule,
+    Notification,
+    WebhookChannel,
+)
+
+__all__ = [
+    "Alert",
+    "AlertRule",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Notification",
+    "SecurityEvent",
+    "WebhookChannel",
+]

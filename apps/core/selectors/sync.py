@@ -185,3 +185,22 @@ def _check_breaker() -> None:
     snap = client.breaker.snapshot()
     if snap.state == "open":
         raise RuntimeError(BREAKER_OPEN.format(error=snap.last_error))
+
+
+def sync_failures_consecutive(*, limit: int = 100) -> int:
+    """How many plan syncs in a row failed, up to the latest (0: the latest succeeded).
+
+    A row that stands for repeats of itself counts them; a run whose process stopped
+    mid-run (stale) counts as a failure; a run in progress is passed over (it has not
+    ended yet). At most `limit` rows are read.
+    """
+    runs = SyncRun.objects.exclude(status=SyncRun.Status.SKIPPED).order_by("-started_at", "-id")
+    failures = 0
+    for run in runs.only("status", "started_at", "host", "repeats")[:limit]:
+        if run.status == SyncRun.Status.FAILED:
+            failures += 1 + run.repeats
+        elif run.status == SyncRun.Status.RUNNING:
+            failures += 1 if run_is_stale(run) else 0
+        else:
+            break
+    return failures

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.monitoring.api import views
+from apps.monitoring.api import alerts, views
 
 urlpatterns = [
     path("health/", views.HealthView.as_view(), name="health"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("audit/", views.AuditEventListView.as_view(), name="audit-event-list"),
     path("health/live/", views.LivenessView.as_view(), name="health-live"),
     path("health/ready/", views.ReadinessView.as_view(), name="health-ready"),
+    path("alerts/", alerts.AlertListView.as_view(), name="alert-list"),
 ]

@@ -77,6 +77,7 @@ HEALTH = "/api/v1/health/"
 HEALTH_LIVE = "/api/v1/health/live/"
 HEALTH_READY = "/api/v1/health/ready/"
 METRICS = "/metrics"
+ALERTS = "/api/v1/alerts/"
 POOLS = "/api/v1/config/pools/"
 POOL = "/api/v1/config/pools/database/"
 POOL_STATS = "/api/v1/pools/stats/"
@@ -164,6 +165,8 @@ CASES = [
     row("GET", METRICS + "?name[]=resync_jobs", NONE, 400, "name[]"),
     row("POST", METRICS, EMPTY_OBJECT, 405, None),
     row("POST", HEALTH_LIVE, EMPTY_OBJECT, 405, None),
+    row("GET", ALERTS + "?junk=1", NONE, 400, "junk"),
+    row("POST", ALERTS, EMPTY_OBJECT, 405, None),
     row("GET", POOLS + "?junk=1", NONE, 400, "junk"),
     row("PATCH", POOL + "?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("GET", POOL_STATS + "?junk=1", NONE, 400, "junk"),
@@ -196,6 +199,10 @@ CASES = [
     row("GET", JOBS + "?status=error", NONE, 200, None),
     row("GET", JOBS + "?internal_state=abend", NONE, 200, None),
     row("GET", STREAMS + "?state=exec", NONE, 200, None),
+    row("GET", ALERTS + "?severity=bogus", NONE, 400, "severity"),
+    row("GET", ALERTS + "?state=closed", NONE, 400, "state"),
+    row("GET", ALERTS + "?state=OPEN&severity=Critical", NONE, 200, None),
+    row("GET", ALERTS + "?ordering=summary", NONE, 400, "ordering"),
     # Date filters: offsets PostgreSQL refuses and dates that overflow in UTC.
     row("GET", JOBS + "?start_after=" + PLUS16, NONE, 400, "start_after"),
     row("GET", JOBS + "?start_before=" + PLUS16, NONE, 400, "start_before"),
@@ -209,6 +216,8 @@ CASES = [
     row("GET", AUDIT + "?request_id=" + "x" * 65, NONE, 400, "request_id"),
     row("GET", AUDIT + "?ordering=hash", NONE, 400, "ordering"),
     row("GET", AUDIT + "?source=API&source=admin", NONE, 200, None),
+    row("GET", ALERTS + "?since=" + PLUS16, NONE, 400, "since"),
+    row("GET", ALERTS + "?since=yesterday", NONE, 400, "since"),
     row("GET", JOBS + "?start_after=2024-06-01T00:00:00-12:30", NONE, 400, "start_after"),
     row("GET", JOBS + "?start_after=0001-01-01T00:00:00%2B01:00", NONE, 400, "start_after"),
     row("GET", JOBS + "?end_before=9999-12-31T23:59:59-01:00", NONE, 400, "end_before"),

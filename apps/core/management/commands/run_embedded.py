@@ -9,7 +9,8 @@ non-zero (so `make run` does too). On the way out the connection is pointed back
 was if it still points at this simulator, so stopping a second instance (another PORT,
 same database) hands the connection back to the first. The server and the sync loop share
 one metrics directory (prometheus_client's multiprocess mode), so /metrics shows the sync
-loop's HWA calls too.
+loop's HWA calls too, and the sync loop (`--alerts`) evaluates the alert rules on the
+server's figures.
 """
 
 from __future__ import annotations
@@ -182,7 +183,9 @@ class Command(BaseCommand):
         env = dict(os.environ)
         multiprocess_dir_clean(multiprocess_dir_ensure(env))
         children = {
-            "sync loop": subprocess.Popen([*manage, "sync_plan", "--loop"], env=env),  # noqa: S603
+            "sync loop": subprocess.Popen(  # noqa: S603
+                [*manage, "sync_plan", "--loop", "--alerts"], env=env
+            ),
             "web server": subprocess.Popen(  # noqa: S603
                 [*manage, "runserver", f"{HOST}:{port}", "--noreload"], env=env
             ),

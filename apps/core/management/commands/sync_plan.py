@@ -4,6 +4,8 @@ Output: one summary line per run (stdout; a failed run on stderr, once). Progres
 only when stderr is a terminal, so redirected output holds no escape codes. While it works
 the process beats the sync heartbeat (services/heartbeat.py), so health can tell a run in
 progress from one whose process was killed, and readiness that a sync loop is alive.
+`--loop --alerts` also runs an alert evaluation pass after each run (run_embedded does, so
+`make run` needs no `run_monitor`).
 """
 
 from __future__ import annotations
@@ -54,13 +56,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, help="Seconds between runs (default: the connection's)."
         )
+        parser.add_argument(
+            "--alerts",
+            action="store_true",
+            help="With --loop: also evaluate alert rules and notify after each run.",
+        )
 
     def handle(self, *args: Any, loop: bool, interval: float | None, **options: Any) -> None:
         if interval is not None and interval <= 0:
             raise CommandError("--interval must be positive.")
+        if options["alerts"] and not loop:
+            raise CommandError("--alerts goes with --loop.")
         with sync_heartbeat(loop=loop):
             if loop:
-                self._loop(interval)
+                self._loop(interval, alerts=options["alerts"])
             else:
                 self._once(options["verbosity"])
 
@@ -74,7 +83,7 @@ class Command(BaseCommand):
             raise CommandError(sync_summary(run))
         self._report(run)
 
-    def _loop(self, interval: float | None) -> None:
+    def _loop(self, interval: float | None, *, alerts: bool = False) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -87,6 +96,8 @@ class Command(BaseCommand):
                 self.stderr.write(str(exc))
             if time.monotonic() >= next_prune:
                 next_prune = self._prune()
+            if alerts:
+                self._evaluate_alerts()
             close_old_connections()
             stop.wait(self._interval(interval))
         self.stdout.write("Sync loop stopped.")
@@ -103,6 +114,18 @@ class Command(BaseCommand):
             self.stdout.write(prune_summary(result))
         # A backlog left over goes on after the next sync, a budget at a time.
         return now + PRUNE_EVERY_S if result.complete else 0.0
+
+    def _evaluate_alerts(self) -> None:
+        """One alert evaluation pass (only the rules that are due: cheap when none is)."""
+        from apps.monitoring.alerts.services import alerts_evaluate
+
+        try:
+            summary = alerts_evaluate()
+        except Exception as exc:  # alerting must never stop the sync loop
+            self.stderr.write(f"Alert evaluation failed: {exc}")
+            return
+        if summary.opened or summary.resolved or summary.sent or summary.failed:
+            self.stdout.write(summary.line())
 
     def _interval(self, given: float | None) -> float:
         if given is not None:
