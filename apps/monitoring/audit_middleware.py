@@ -9,7 +9,10 @@ after values). Reads cost nothing: the middleware steps aside for them.
 DRF authenticates inside the view, not in a middleware; its Request sets the resolved user
 and auth on the Django request (`request.user`, `request.auth`), so they are read here once
 the view has run. A request no URL pattern matches changes nothing and is not recorded; one
-refused by a middleware before its view (a 413, a locked-out login) is.
+refused by a middleware before its view (a 413) is. A 429 (throttled, or a locked-out login)
+is not: it changed nothing, and a guessing flood must not cost a chained, serialized INSERT
+per refusal (the lockout itself is audited once by apps/security, and the refusals are
+counted as security events).
 
 Writing the row must never fail the request: a database error is logged, not raised (and
 during a known outage not even logged: the breaker reports the outage once).
@@ -35,6 +38,7 @@ from apps.security.client_ip import client_ip
 logger = logging.getLogger(__name__)
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOO_MANY_REQUESTS = 429
 NOT_RECORDED = "Audit row for %s %s (%s) not written: %s"
 
 
@@ -50,6 +54,8 @@ class AuditMiddleware:
         at, started = timezone.now(), time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        if response.status_code == TOO_MANY_REQUESTS:
+            return response
         route = _route(request)
         if route is not None:
             _record(request, response, route=route, at=at, duration_ms=duration_ms)

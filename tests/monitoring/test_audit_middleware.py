@@ -113,6 +113,19 @@ def test_a_request_refused_before_its_view_is_recorded(administrator_client):
     assert (row.route, row.status, row.outcome) == (CLEAR_ROUTE, 413, "failed")
 
 
+def test_a_throttled_request_writes_no_row(settings, viewer):
+    # A guessing flood refused with 429s must not cost a chained INSERT per refusal.
+    settings.RESYNC_THROTTLE_RATES = {**settings.RESYNC_THROTTLE_RATES, "login": "1/min"}
+    guesser = APIClient(REMOTE_ADDR="203.0.113.9")
+    guesser.post(TOKEN, {"username": "viewer", "password": "wrong"})
+    before = AuditEvent.objects.requests().count()
+
+    refused = guesser.post(TOKEN, {"username": "viewer", "password": "wrong"})
+
+    assert refused.status_code == 429
+    assert AuditEvent.objects.requests().count() == before
+
+
 def test_reads_and_unknown_paths_write_nothing(administrator_client):
     assert administrator_client.get("/api/v1/cache/stats/").status_code == 200
     assert administrator_client.post("/api/v1/no-such-thing/").status_code == 404
