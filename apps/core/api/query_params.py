@@ -36,8 +36,22 @@ def query_params_check(params: QueryDict, allowed: dict[str, bool]) -> None:
         raise ValidationError(errors)
 
 
+# (view class, list request?) -> allowed parameters. What a view takes is fixed by its class
+# (filterset, ordering fields, paginator), so it is worked out once, not on every request
+# (about 30 us, a tenth of a cached read).
+_allowed: dict[tuple[type, bool], dict[str, bool]] = {}
+
+
 def allowed_query_params(view: Any) -> dict[str, bool]:
     """Name -> may repeat, for every query parameter `view` takes on this request."""
+    key = (type(view), _lists(view))
+    allowed = _allowed.get(key)
+    if allowed is None:
+        allowed = _allowed[key] = _allowed_for(view)
+    return allowed
+
+
+def _allowed_for(view: Any) -> dict[str, bool]:
     allowed = dict.fromkeys(getattr(view, "extra_query_params", ()), False)
     if api_settings.URL_FORMAT_OVERRIDE:
         allowed[api_settings.URL_FORMAT_OVERRIDE] = False
