@@ -101,6 +101,19 @@ def prepare_plan(env: dict[str, str], jobs: int = BENCH_JOBS) -> None:
         print(manage(env, "load_demo_plan", "--jobs", str(jobs), "--replace", "-v0").strip())
 
 
+def served_plan(jobs: int = BENCH_JOBS) -> tuple[dict[str, str], str]:
+    """The usual set-up of a served benchmark: wrk, the bench database (BENCH_DATABASE_URL)
+    with `jobs` demo jobs, Redis (BENCH_REDIS_URL, DB 14); returns the server's environment
+    (per-client rate limits off) and a viewer's JWT."""
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    ensure_wrk()
+    ensure_database(database_url)
+    env = bench_env(database_url, REDIS_URL=redis_url)
+    prepare_plan(env, jobs)
+    return env, bench_token(env)
+
+
 def bench_token(env: dict[str, str], *, monitoring: bool = False) -> str:
     """A JWT for a bench user, minted through simplejwt: a viewer (reads the plan), and an
     auditor too with `monitoring` (reads the pool and cache statistics)."""

@@ -18,7 +18,6 @@ Options: ``--duration`` (wrk seconds per run, 10), ``--connections`` (64), ``--r
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from tests.bench import harness
@@ -89,13 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_DB)
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    harness.ensure_wrk()
-    harness.ensure_database(database_url)
-    env = harness.bench_env(database_url, REDIS_URL=redis_url)
-    harness.prepare_plan(env, args.jobs)
-    token = harness.bench_token(env)
+    env, token = harness.served_plan(args.jobs)
     print(
         f"gunicorn 2 workers x 4 threads, PostgreSQL {args.jobs:,} jobs, Redis, "
         f"wrk {args.connections} connections, {args.duration} s per run"

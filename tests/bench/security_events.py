@@ -152,13 +152,7 @@ def main() -> None:
 
     started = time.perf_counter()
     print(f"load average before: {load_average()}", flush=True)
-    database_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_DB)
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    harness.ensure_wrk()
-    harness.ensure_database(database_url)
-    env = harness.bench_env(database_url, REDIS_URL=redis_url)  # per-client limits off
-    harness.prepare_plan(env, args.jobs)
-    token = harness.bench_token(env)
+    env, token = harness.served_plan(args.jobs)
 
     if not args.skip_overhead:
         report_overhead(overhead(env, token, args), args)
