@@ -436,6 +436,8 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components (`...Request`): required non-blank strings
     # say minLength 1 and read-only fields are left out, as the server reads them.
     "COMPONENT_SPLIT_REQUEST": True,
+    # The seed's unversioned paths answer too, but only the v1 paths are documented.
+    "PREPROCESSING_HOOKS": ["resync_site.seed_aliases.exclude_seed_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.core.states.JobStatus",
         "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
@@ -458,7 +460,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", PROD
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
 # Load balancers and orchestrators probe health over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^api/health$"]  # and the seed's alias
 # X-Forwarded-Proto is believed only behind a TLS proxy; resync_site/gunicorn.conf.py makes
 # gunicorn follow the same switch (its default believes it from 127.0.0.1 regardless).
 DJANGO_BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
