@@ -13,7 +13,7 @@ class CoreConfig(AppConfig):
         from apps.core.config_versions import watcher
         from apps.core.pools import CONFIG_AREA, hwa_http
         from apps.core.selectors.sync import check_hwa_sync, check_sync_heartbeat
-        from apps.core.services import hwa
+        from apps.core.services import assistant_config, hwa
         from apps.core.services.pools import pool_config_apply, pool_preset_targets
         from apps.monitoring.selectors import health_check_register
 
@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
         for target in pool_preset_targets():
             presets.register(target)
         watcher.register(hwa.CONFIG_AREA, hwa.client_invalidate)
+        watcher.register(assistant_config.CONFIG_AREA, assistant_config.client_invalidate)
         # Other processes' writes to the mirror: cached plan reads move to the new generation.
         watcher.register(plan_generation.AREA, plan_generation.plan_generation_follow)
         hwa_http.on_change.append(hwa.client_pool_changed)
