@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -42,6 +44,8 @@ class AssistantConfigForm(forms.ModelForm):
     class Meta:
         model = AssistantConfig
         fields = list(EDITABLE_FIELDS)
+        # A base URL typed without a scheme means HTTPS: the API key must not go in clear.
+        field_classes = {"base_url": partial(forms.URLField, assume_scheme="https")}
 
     def clean(self):
         cleaned = super().clean()
