@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,3 +93,10 @@ def with_results(messages: list[dict], reply: ChatReply, *results: Any) -> list[
         for call, result in zip(reply.tool_calls, results, strict=True)
     ]
     return [*messages, {"role": "assistant", "content": None, "tool_calls": calls}, *answers]
+
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

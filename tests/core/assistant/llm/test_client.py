@@ -3,8 +3,6 @@ the breaker."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from rest_framework.test import APIRequestFactory
 
@@ -20,7 +18,7 @@ from apps.core.assistant.llm.errors import (
 from apps.core.assistant.llm.simulator import LlmSimulator
 from apps.core.assistant.llm.simulator.script import UNKNOWN_TOOL
 from apps.core.breaker import BreakerState, CircuitBreaker
-from tests.core.assistant.llm.conftest import TOOLS, ask, with_results
+from tests.core.assistant.llm.conftest import TOOLS, ask, free_port, with_results
 from tests.core.hwa.conftest import FakeClock
 
 CHAT = "/v1/chat/completions"
@@ -32,12 +30,6 @@ ERRORS = {"count": 2, "jobs": [
      "status": "Error", "internal_status": "FAIL", "start": None, "end": None,
      "return_code": None},
 ]}  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -239,7 +231,7 @@ def test_a_read_timeout_is_unavailable_and_not_retried(make_client, llm_sim):
 
 def test_a_refused_connection_is_retried_then_unavailable():
     sleeps: list[float] = []
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     client = LlmClient(
         LlmClientSettings(base_url=url, model="m", max_retries=2), sleep=sleeps.append
     )
