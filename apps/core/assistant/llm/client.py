@@ -223,6 +223,10 @@ class LlmClient:
     @contextmanager
     def _lease(self) -> Iterator[httpx.Client]:
         with self._lock:
+            # A caller that took this client just before a configuration change replaced
+            # (and closed) it still gets its call: on a fresh pool, closed again after.
+            if self._http.is_closed:
+                self._http = self._build_http(self._settings)
             self._in_flight += 1
         try:
             yield self._http
@@ -267,7 +271,11 @@ class LlmClient:
         tools: list[dict] | None = None,
         max_tokens: int | None = None,
     ) -> Iterator[str | ChatReply]:
-        """Yield the answer's text as it comes (str pieces), then the whole `ChatReply`."""
+        """Yield the answer's text as it comes (str pieces), then the whole `ChatReply`.
+
+        Nothing is sent before the first item is asked for; errors are raised from the
+        iteration (before any piece when the request itself fails).
+        """
         body = self._body(messages, tools, max_tokens, stream=True)
         started = time.perf_counter()
         with self._lease() as http:

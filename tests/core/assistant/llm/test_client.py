@@ -94,6 +94,16 @@ def test_the_api_key_is_sent_as_a_bearer_token_only_when_set(llm_sim):
     assert llm_sim.requests()[-1]["authorized"] is False
 
 
+def test_a_client_closed_by_a_configuration_change_still_serves_a_late_caller(make_client):
+    client = make_client()
+    client.close()
+
+    reply = client.chat(ask("health"), tools=TOOLS)
+
+    assert reply.tool_calls[0].name == "health"
+    assert client._http.is_closed  # and its pool is closed again once the call ended
+
+
 def test_models_lists_what_the_server_offers(make_client, llm_sim):
     assert make_client().models() == [llm_sim.model]
 
