@@ -23,7 +23,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.assistant.llm.client import LlmClient, LlmClientSettings
-from apps.core.assistant.llm.errors import KEY_UNREADABLE, AssistantDisabledError
+from apps.core.assistant.llm.errors import (
+    KEY_UNREADABLE,
+    AssistantDisabledError,
+    LlmUnavailableError,
+)
 from apps.core.config_versions import config_version_bump
 from apps.core.errors import reject_unknown_fields
 from apps.core.models import AssistantConfig
@@ -141,7 +145,7 @@ class _ClientHolder:
                 try:
                     settings = client_settings(config)
                 except SecretUnreadableError:
-                    raise SecretUnreadableError(KEY_UNREADABLE, retry_after=60) from None
+                    raise LlmUnavailableError(KEY_UNREADABLE, retry_after=60) from None
                 old, self._client = self._client, LlmClient(settings)
                 if old is not None:
                     old.close()  # closes once its calls in flight have ended
@@ -166,7 +170,8 @@ _holder = _ClientHolder()
 
 
 def assistant_llm_client() -> LlmClient:
-    """The process-wide client for the live configuration (AssistantDisabledError if off)."""
+    """The process-wide client for the live configuration (AssistantDisabledError if off,
+    LlmUnavailableError if its API key cannot be decrypted with the configured keys)."""
     return _holder.get()
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.db import connection as db
 
 from apps.core.assistant.llm import llm_client
-from apps.core.assistant.llm.errors import AssistantDisabledError
+from apps.core.assistant.llm.errors import (
+    KEY_UNREADABLE,
+    AssistantDisabledError,
+    LlmUnavailableError,
+)
 from apps.core.assistant.llm.simulator import LlmSimulator
 from apps.core.config_versions import config_version_bump, watcher
 from apps.core.models import AssistantConfig
@@ -146,6 +151,19 @@ def test_the_client_sends_the_stored_key(llm_sim):
     llm_client().chat(ask("health"))
 
     assert llm_sim.requests()[-1]["authorized"] is True
+
+
+def test_a_key_no_configured_key_opens_is_a_clear_503(llm_sim, settings):
+    _point_at(llm_sim)
+    assistant_config_update(actor=None, source="test", values={}, api_key=KEY)
+    settings.RESYNC_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    with pytest.raises(LlmUnavailableError) as unreadable:
+        llm_client()
+
+    assert str(unreadable.value) == KEY_UNREADABLE
+    assert unreadable.value.status_code == 503
+    assert llm_sim.request_count() == 0
 
 
 def test_a_disabled_assistant_calls_no_model(llm_sim):

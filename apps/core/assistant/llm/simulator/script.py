@@ -90,7 +90,7 @@ def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 def _turn(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> Turn:
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    question = str(messages[last_user].get("content") or "") if last_user >= 0 else ""
+    question = _text(messages[last_user].get("content")) if last_user >= 0 else ""
     calls: dict[str, tuple[str, dict]] = {}
     results: list[tuple[str, dict, Any]] = []
     for message in messages[last_user + 1 :]:
@@ -108,11 +108,17 @@ def _turn(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) ->
     return Turn(question=question.strip(), offered=offered, results=results)
 
 
+def _text(content: Any) -> str:
+    """A message's text: a string, or the text of its content parts."""
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
 def _parse(content: Any) -> Any:
-    if isinstance(content, list):  # content parts
-        content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    content = _text(content)
     try:
-        return json.loads(content) if isinstance(content, str) else content
+        return json.loads(content)
     except ValueError:
         return content
 
