@@ -12,6 +12,7 @@ class CoreConfig(AppConfig):
         from apps.core import checks, plan_generation, presets  # noqa: F401  (checks self-register)
         from apps.core.config_versions import watcher
         from apps.core.pools import CONFIG_AREA, hwa_http
+        from apps.core.selectors.assistant_config import check_assistant_model
         from apps.core.selectors.sync import check_hwa_sync, check_sync_heartbeat
         from apps.core.services import assistant_config, hwa
         from apps.core.services.pools import pool_config_apply, pool_preset_targets
@@ -28,3 +29,5 @@ class CoreConfig(AppConfig):
         # The mirror is served as last synced when syncing fails: degraded, never unhealthy.
         health_check_register("hwa_sync", check_hwa_sync)
         health_check_register("sync_heartbeat", check_sync_heartbeat, ready=True)
+        # The assistant being unable to reach its model degrades only the assistant.
+        health_check_register("assistant_model", check_assistant_model)

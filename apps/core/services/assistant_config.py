@@ -139,6 +139,7 @@ class _ClientHolder:
                 return self._client
             config = assistant_config_get()
             if not config.enabled:
+                self._drop()  # nothing to report on health while it is off
                 raise AssistantDisabledError()
             key = (config.pk, config.version)
             if self._client is None or key != self._key:
@@ -159,11 +160,14 @@ class _ClientHolder:
         with self._lock:
             self._stale = True
 
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client, self._key, self._stale = None, None, True
+
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-            self._client, self._key, self._stale = None, None, True
+            self._drop()
 
 
 _holder = _ClientHolder()

@@ -1,13 +1,23 @@
-"""Model calls in the metrics: time, failures by kind, tokens, and the breaker's state."""
+"""Model calls in the metrics and health: time, failures by kind, tokens, the breaker."""
 
 from __future__ import annotations
 
 import pytest
 
 from apps.core.assistant.llm import llm_client
-from apps.core.assistant.llm.errors import LlmBadOutputError, LlmUnavailableError
-from apps.core.services.assistant_config import assistant_config_update, client_close
+from apps.core.assistant.llm.errors import (
+    AssistantDisabledError,
+    LlmBadOutputError,
+    LlmUnavailableError,
+)
+from apps.core.selectors.assistant_config import MODEL_BREAKER_OPEN
+from apps.core.services.assistant_config import (
+    assistant_config_update,
+    client_close,
+    client_invalidate,
+)
 from apps.monitoring import metrics
+from apps.monitoring.health import health_report, health_results_clear
 from tests.core.assistant.llm.conftest import TOOLS, ask
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +80,29 @@ def test_an_open_breaker_shows_and_its_refusals_are_counted(client):
     assert metrics.value("resync_llm_circuit_breaker_state", families, state="open") == 1
     assert metrics.value("resync_llm_circuit_breaker_state", families, state="closed") == 0
     assert metrics.value("resync_llm_errors_total", families, **refused) == before + 1
+
+
+def test_an_open_breaker_degrades_only_the_assistant_model_component(client):
+    assert health_report()["components"]["assistant_model"]["status"] == "healthy"
+    for _ in range(client.breaker.snapshot().threshold):
+        client.breaker.record_failure("model down (test)")
+    health_results_clear()
+
+    component = health_report()["components"]["assistant_model"]
+
+    assert component["status"] == "degraded"
+    assert component["detail"] == "RuntimeError: " + MODEL_BREAKER_OPEN.format(
+        failures=5, error="model down (test)"
+    )
+
+
+def test_turning_the_assistant_off_clears_its_health(client, llm_sim):
+    for _ in range(client.breaker.snapshot().threshold):
+        client.breaker.record_failure("model down (test)")
+    assistant_config_update(actor=None, source="test", values={"enabled": False})
+    client_invalidate()
+
+    with pytest.raises(AssistantDisabledError):
+        llm_client()
+
+    assert health_report()["components"]["assistant_model"]["status"] == "healthy"
