@@ -251,16 +251,19 @@ class LlmClient:
         with self._lease() as http:
             response = self._open(http, body, operation="chat", stream=False)
             try:
-                reply = parse_reply(self._json(response))
+                data = self._json(response)
             except _Failure as failure:
                 raise self._fail("chat", started, failure) from None
-            except LlmBadOutputError:
-                self._bad_output("chat", started)
-                raise
             finally:
                 response.close()
-        _notify("chat", time.perf_counter() - started, None)
+        # A JSON answer: the server is up, whatever the model put in it.
         self._breaker.record_success()
+        try:
+            reply = parse_reply(data)
+        except LlmBadOutputError:
+            self._bad_output("chat", started)
+            raise
+        _notify("chat", time.perf_counter() - started, None)
         _usage(reply.usage)
         return reply
 
@@ -282,10 +285,15 @@ class LlmClient:
             response = self._open(http, body, operation="chat_stream", stream=True)
             try:
                 reply = yield from self._read_stream(response, started)
+            except GeneratorExit:
+                # The caller stopped reading; the server was answering (this also ends a
+                # half-open trial, which would otherwise wait out its cool-off).
+                self._breaker.record_success()
+                raise
             finally:
                 response.close()
-        _notify("chat_stream", time.perf_counter() - started, None)
         self._breaker.record_success()
+        _notify("chat_stream", time.perf_counter() - started, None)
         _usage(reply.usage)
         yield reply
 
@@ -343,13 +351,15 @@ class LlmClient:
                 raise self._circuit_open()
             started = time.perf_counter()
             try:
-                return self._send(http, payload, stream)
+                response = self._send(http, payload, stream)
             except _Failure as exc:
                 failure = exc
                 _notify(operation, time.perf_counter() - started, exc.metric_kind)
                 self._record(exc)
                 if not exc.retryable or not self._may_wait(exc):
                     break
+                continue
+            return response
         assert failure is not None
         raise self._error(failure)
 
@@ -412,11 +422,12 @@ class LlmClient:
         self._record(failure)
         return self._error(failure)
 
-    def _bad_output(self, operation: str, started: float) -> None:
-        """JSON of the wrong shape, or a tool call that cannot be read: the server is up
-        (it closes a half-open breaker), the model's output is what failed."""
+    def _bad_output(self, operation: str, started: float, *, server_up: bool = False) -> None:
+        """JSON of the wrong shape, or a tool call that cannot be read: the model's output
+        failed, not the server (`server_up`: record that on the breaker now)."""
         _notify(operation, time.perf_counter() - started, "bad_output")
-        self._breaker.record_success()
+        if server_up:
+            self._breaker.record_success()
 
     # --- streaming ----------------------------------------------------------------------
     def _read_stream(self, response: httpx.Response, started: float) -> Iterator[str | ChatReply]:
@@ -444,12 +455,12 @@ class LlmClient:
         except _Failure as failure:
             raise self._fail("chat_stream", started, failure) from None
         except LlmBadOutputError:
-            self._bad_output("chat_stream", started)
+            self._bad_output("chat_stream", started, server_up=True)
             raise
         try:
             return builder.reply()
         except LlmBadOutputError:
-            self._bad_output("chat_stream", started)
+            self._bad_output("chat_stream", started, server_up=True)
             raise
 
     # --- errors -------------------------------------------------------------------------

@@ -329,3 +329,34 @@ def test_each_error_is_the_one_problem_body(error, status, retry_after):
 
 def test_the_disabled_error_says_so_plainly():
     assert str(AssistantDisabledError()) == errors.DISABLED
+
+
+def test_bodies_that_are_not_json_open_the_breaker(make_client, llm_sim):
+    client = make_client(breaker=CircuitBreaker(threshold=3, cooloff=30, clock=FakeClock()))
+    llm_sim.set_faults(malformed_json=True)
+    for _ in range(3):
+        with pytest.raises(LlmBadOutputError):
+            client.chat(ask("health"))
+
+    assert client.breaker.state is BreakerState.OPEN
+
+
+def test_a_stream_the_caller_abandons_ends_a_half_open_trial(make_client, llm_sim):
+    clock = FakeClock()
+    client = make_client(breaker=CircuitBreaker(threshold=1, cooloff=10, clock=clock))
+    llm_sim.set_faults(error_status=500)
+    with pytest.raises(LlmUnavailableError):
+        client.chat(ask("health"))
+    llm_sim.set_faults(error_status=0)
+    clock.now += 10
+    messages = ask("Which jobs abended?")
+    first = client.chat(messages, tools=TOOLS)
+    assert client.breaker.state is BreakerState.CLOSED
+    client.breaker.record_failure("again (test)")
+    clock.now += 10
+
+    stream = client.chat_stream(with_results(messages, first, ERRORS), tools=TOOLS)
+    assert isinstance(next(stream), str)
+    stream.close()
+
+    assert client.breaker.state is BreakerState.CLOSED
