@@ -210,9 +210,8 @@ class LlmClient:
         """Close the connection pool once the calls in flight (streams too) have ended."""
         with self._lock:
             self._retired = True
-            close_now = self._in_flight == 0
-        if close_now:
-            self._http.close()
+            if self._in_flight == 0:
+                self._http.close()
 
     def __enter__(self) -> LlmClient:
         return self
@@ -231,11 +230,12 @@ class LlmClient:
         try:
             yield self._http
         finally:
+            # Closed under the lock: a caller leasing at this moment gets a fresh pool,
+            # never one being closed under it.
             with self._lock:
                 self._in_flight -= 1
-                close_now = self._retired and self._in_flight == 0
-            if close_now:
-                self._http.close()
+                if self._retired and self._in_flight == 0:
+                    self._http.close()
 
     # --- public calls -------------------------------------------------------------------
     def chat(
