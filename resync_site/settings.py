@@ -27,6 +27,7 @@ from resync_site.env import (
     env_list,
     env_required,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -579,6 +580,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=1.0)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "resync@localhost")
+
+# --- Assistant (README: Assistant) ----------------------------------------------------
+# Where a new AssistantConfig points: the bundled model simulator that `make run` starts
+# (its port is the web server's plus 100). A real model is set in the admin instead.
+RESYNC_LLM_URL = env_url("RESYNC_LLM_URL", "http://127.0.0.1:8100/v1")
 
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.
