@@ -52,6 +52,7 @@ format: $(STAMP)
 
 # Each benchmark prints its own table; together they take about twelve minutes.
 bench: $(STAMP)
+	$(PY) -m tests.bench.serving
 	$(PY) -m tests.bench.baseline
 	$(PY) -m tests.bench.sync
 	$(PY) -m tests.bench.pools

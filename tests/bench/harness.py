@@ -142,6 +142,7 @@ class Server:
     process: subprocess.Popen
     url: str
     started_at: float
+    ready_s: float = 0.0  # seconds from the process start to the first healthy answer
 
     def worker_pids(self) -> list[int]:
         pids = []
@@ -197,7 +198,7 @@ def gunicorn(
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
     try:
-        wait_healthy(server, path=ready_path)
+        server.ready_s = wait_healthy(server, path=ready_path)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -230,7 +231,7 @@ def granian(
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
     try:
-        wait_healthy(server, path=ready_path)
+        server.ready_s = wait_healthy(server, path=ready_path)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
