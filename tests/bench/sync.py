@@ -1,6 +1,8 @@
 """Benchmark (a script, not a test): full sync of 100,000 jobs, then a re-sync with 1% changed.
 
-    /work/main/.venv/bin/python -m tests.bench.sync [--jobs 100000]
+    /work/main/.venv/bin/python -m tests.bench.sync [--jobs 100000] [--profile]
+
+`--profile` runs the last re-sync under cProfile and prints where its time went.
 
 The simulator runs in its own process (as HWA runs on its own machine), the sync in this
 one, into PostgreSQL database `resync_bench_sync` (BENCH_SYNC_DATABASE_URL overrides).
@@ -9,7 +11,10 @@ one, into PostgreSQL database `resync_bench_sync` (BENCH_SYNC_DATABASE_URL overr
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import socket
 import subprocess
 import sys
@@ -30,9 +35,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _print_profile(profiler: cProfile.Profile) -> None:
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)
+        print(out.getvalue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--profile", action="store_true", help="cProfile the last re-sync")
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resync_site.settings")
@@ -84,12 +97,19 @@ def main() -> None:
         rows = []
         with HwaClient(settings) as client:
             list(client.iter_jobs())  # the simulator renders each job once; not ours to time
-            for label in ("full sync", "re-sync (1% changed)", "re-sync (1% changed)"):
+            labels = ("full sync", "re-sync (1% changed)", "re-sync (1% changed)")
+            for number, label in enumerate(labels, 1):
                 if label != "full sync":
                     httpx.post(f"{base}/__simulator__/tick", json={"count": 1}, timeout=30)
+                profiler = cProfile.Profile() if args.profile and number == len(labels) else None
                 started = time.perf_counter()
-                run = plan_sync(client=client)
+                if profiler:
+                    run = profiler.runcall(plan_sync, client=client)
+                else:
+                    run = plan_sync(client=client)
                 seconds = time.perf_counter() - started
+                if profiler:
+                    _print_profile(profiler)
                 print(sync_summary(run))
                 rows.append((label, seconds, args.jobs / seconds))
     finally:

@@ -255,9 +255,10 @@ def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
 def _apply(mirror: MirrorWriter, snapshot: _Snapshot, *, now: datetime) -> _Outcome:
     outcome = _Outcome()
     ws_ids = _apply_workstations(mirror, snapshot, now, outcome)
-    stream_ids = _apply_streams(mirror, snapshot, ws_ids, now, outcome)
+    streams = _wanted_streams(snapshot)
+    stream_ids = _apply_streams(mirror, streams, ws_ids, now, outcome)
     _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome)
-    _remove_streams(mirror, snapshot, stream_ids, outcome)
+    _remove_streams(mirror, streams, stream_ids, outcome)
     return outcome
 
 
@@ -321,8 +322,7 @@ def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
     return wanted
 
 
-def _apply_streams(mirror, snapshot, ws_ids, now, outcome) -> dict[str, int]:
-    wanted = _wanted_streams(snapshot)
+def _apply_streams(mirror, wanted, ws_ids, now, outcome) -> dict[str, int]:
     fields = ("name", "workstation_id", "scheduled_time", "state")
     # Plain tuples, not model instances: building 10,000 instances per run was a third of
     # an unchanged re-sync.
@@ -363,17 +363,30 @@ def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     return ws_ids["UNKNOWN"]
 
 
+# Each job's digest as the last run computed it, with what it was computed from: hwa_id ->
+# (record, stream id, workstation id, digest). Computing 100,000 digests was a third of an
+# unchanged re-sync; a job whose record is the very object the client's RecordMemo returned
+# last time (its JSON text did not change), on the same stream and workstation rows, has
+# the same digest. A pure cache like the memo: every digest is still compared with the
+# mirror's, so it cannot hide a change, whatever happened to the last run's transaction.
+_last_digests: dict[str, tuple[JobRecord, int, int, int]] = {}
+
+
 def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
     """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
-    rows = []
-    for job in snapshot.jobs.values():
-        values = job_synced_values(
-            job,
-            stream_id=stream_ids[job_stream_key(job)],
-            workstation_id=ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids),
-        )
-        digest = job_digest(values)
-        known = existing.get(job.hwa_id)
+    global _last_digests
+    rows, last, computed = [], _last_digests, {}
+    for hwa_id, job in snapshot.jobs.items():
+        ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
+        ids = (stream_ids[job_stream_key(job)], ws_id)
+        memo = last.get(hwa_id)
+        if memo is not None and memo[0] is job and memo[1:3] == ids:
+            values, digest = None, memo[3]
+        else:
+            values = job_synced_values(job, stream_id=ids[0], workstation_id=ids[1])
+            digest = job_digest(values)
+        computed[hwa_id] = (job, *ids, digest)
+        known = existing.get(hwa_id)
         if known is not None and known[2] == digest:
             counts.unchanged += 1
             continue
@@ -381,7 +394,9 @@ def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> li
             counts.created += 1
         else:
             counts.updated += 1
-        rows.append((job.hwa_id, *values, now, digest))
+        values = values or job_synced_values(job, stream_id=ids[0], workstation_id=ids[1])
+        rows.append((hwa_id, *values, now, digest))
+    _last_digests = computed
     return rows
 
 
@@ -404,15 +419,17 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
     outcome.events = mirror.insert_rows(
         JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events
     )
-    gone = [pk for hwa_id, (pk, _, _) in existing.items() if hwa_id not in snapshot.jobs]
+    gone = [existing[hwa_id][0] for hwa_id in existing.keys() - snapshot.jobs.keys()]
     mirror.jobs_delete(gone)
     counts.removed = len(gone)
 
 
 def _remove_streams(
-    mirror: MirrorWriter, snapshot: _Snapshot, stream_ids: dict[str, int], outcome: _Outcome
+    mirror: MirrorWriter,
+    wanted: dict[str, JobStreamRecord],
+    stream_ids: dict[str, int],
+    outcome: _Outcome,
 ) -> None:
-    wanted = _wanted_streams(snapshot)
     gone = [pk for key, pk in stream_ids.items() if key not in wanted]
     outcome.counts["streams"].removed = mirror.streams_delete_unused(gone)
 
