@@ -19,7 +19,6 @@ from apps.core.hwa.parsing import parse_job
 from apps.core.hwa.simulator.plan import SimWorkstation
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
 from apps.core.selectors.sync import Freshness, freshness_reset, plan_freshness
-from apps.core.services import sync as sync_service
 from apps.core.services.hwa import client_settings
 from apps.core.services.mirror import JOB_SYNCED_FIELDS, MirrorWriter, job_mirror_update
 from apps.core.services.sync import FOLD_WINDOW, LOCK_KEY, SKIPPED_DETAIL, plan_sync
@@ -321,9 +320,8 @@ def _synced(hwa_id: str) -> dict:
     return values
 
 
-def _restarted_client(hwa_connection, monkeypatch) -> HwaClient:
+def _restarted_client(hwa_connection) -> HwaClient:
     """A client as a new process has it: nothing parsed before, no digests remembered."""
-    monkeypatch.setattr(sync_service, "_last_digests", {})
     return HwaClient(client_settings(hwa_connection, max_retries=0))
 
 
@@ -350,7 +348,7 @@ def test_a_change_of_any_synced_field_is_written_by_a_resync_that_reuses_records
     assert {k: v for k, v in after.items() if k != field} == {
         k: v for k, v in before.items() if k != field
     }
-    with _restarted_client(hwa_connection, monkeypatch) as cold:
+    with _restarted_client(hwa_connection) as cold:
         assert plan_sync(client=cold).counts["jobs"]["updated"] == 0  # nothing left to fix
 
 
@@ -383,7 +381,7 @@ def test_a_restarted_process_parses_everything_and_finds_only_real_changes(
     sim.plan.tick(2)
     moved = {job.hwa_id for job in sim.plan.jobs if before[job.hwa_id] != job.state}
 
-    with _restarted_client(hwa_connection, monkeypatch) as cold:
+    with _restarted_client(hwa_connection) as cold:
         run = plan_sync(client=cold)
 
     assert moved

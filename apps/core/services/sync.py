@@ -17,6 +17,13 @@ new and changed jobs (on PostgreSQL through COPY and one INSERT ... ON CONFLICT)
 change of a job's internal state (including a job's first appearance) writes a
 JobStatusEvent.
 
+WHAT IS RE-READ. A re-sync where 1 % of the jobs moved costs little more than reading the
+listings: the client parses only items whose JSON text changed since its last complete
+listing (`apps.core.hwa.parsing.RecordMemo`), and a job whose record object and stream and
+workstation rows are the ones of the last committed run reuses that run's digest. Both are
+pure caches of what the text determines; every job's digest is still compared with the
+mirror's, so no change can hide behind them (a rolled-back run, another writer, a restart).
+
 VANISHED OBJECTS. The mirror is the *current* plan: a job HWA no longer lists (the plan
 moved on, a job was deleted) is deleted with its events; a job stream is deleted once it
 is no longer listed and no job refers to it. A workstation HWA no longer lists (and no
@@ -50,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,6 +95,17 @@ FOLD_WINDOW = timedelta(hours=1)
 
 Progress = Callable[[str, int], None]
 
+# A job's digest and what it was computed from: (record, stream id, workstation id, digest).
+# Computing 100,000 digests was a third of an unchanged re-sync; a job whose record is the
+# very object the client's RecordMemo returned last time (its JSON text did not change), on
+# the same stream and workstation rows, has the same digest. A pure cache like the memo:
+# every digest is still compared with the mirror's, so it cannot hide a change. Kept per
+# client (a new client, as in a new process, starts empty) and only from committed runs.
+_Digest = tuple[JobRecord, int, int, int]
+_last_digests: weakref.WeakKeyDictionary[HwaClient, dict[str, _Digest]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 @dataclass
 class KindCounts:
@@ -109,12 +128,15 @@ class _Snapshot:
     workstations: list[WorkstationRecord]
     streams: list[JobStreamRecord]
     jobs: dict[str, JobRecord]
+    # The job digests the last committed run with the same client computed (see _Digest).
+    digests: dict[str, _Digest] = field(default_factory=dict)
 
 
 @dataclass
 class _Outcome:
     counts: dict[str, KindCounts] = field(default_factory=dict)
     events: int = 0
+    digests: dict[str, _Digest] = field(default_factory=dict)
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -130,6 +152,7 @@ def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = No
             snapshot = _fetch(client, tick)
             with mirror_write() as mirror:
                 outcome = _apply(mirror, snapshot, now=timezone.now())
+            _last_digests[client] = outcome.digests  # committed: the next run may reuse them
         except ApplicationError as exc:  # HWA errors, unreadable records
             return _finish(run, SyncRun.Status.FAILED, error=str(exc))
         except Exception as exc:
@@ -248,7 +271,7 @@ def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
         # Keyed by id: a job listed twice (the plan moved between pages) counts once.
         jobs.update((job.hwa_id, job) for job in page.items)
         tick("jobs", len(page.items))
-    return _Snapshot(workstations, streams, jobs)
+    return _Snapshot(workstations, streams, jobs, _last_digests.get(client, {}))
 
 
 # --- applying a snapshot -----------------------------------------------------------------
@@ -363,19 +386,10 @@ def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     return ws_ids["UNKNOWN"]
 
 
-# Each job's digest as the last run computed it, with what it was computed from: hwa_id ->
-# (record, stream id, workstation id, digest). Computing 100,000 digests was a third of an
-# unchanged re-sync; a job whose record is the very object the client's RecordMemo returned
-# last time (its JSON text did not change), on the same stream and workstation rows, has
-# the same digest. A pure cache like the memo: every digest is still compared with the
-# mirror's, so it cannot hide a change, whatever happened to the last run's transaction.
-_last_digests: dict[str, tuple[JobRecord, int, int, int]] = {}
-
-
-def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
+def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, outcome) -> list[tuple]:
     """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
-    global _last_digests
-    rows, last, computed = [], _last_digests, {}
+    counts = outcome.counts["jobs"]
+    rows, last, computed = [], snapshot.digests, outcome.digests
     for hwa_id, job in snapshot.jobs.items():
         ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
         ids = (stream_ids[job_stream_key(job)], ws_id)
@@ -396,7 +410,6 @@ def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> li
             counts.updated += 1
         values = values or job_synced_values(job, stream_id=ids[0], workstation_id=ids[1])
         rows.append((hwa_id, *values, now, digest))
-    _last_digests = computed
     return rows
 
 
@@ -408,7 +421,7 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
             "hwa_id", "id", "internal_state", "sync_hash"
         ).order_by()
     }
-    rows = _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts)
+    rows = _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, outcome)
     written = mirror.jobs_upsert(rows, existing)
     events = []
     for pk, hwa_id, state in written:
