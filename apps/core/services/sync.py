@@ -386,30 +386,32 @@ def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     return ws_ids["UNKNOWN"]
 
 
-def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, outcome) -> list[tuple]:
-    """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
-    counts = outcome.counts["jobs"]
-    rows, last, computed = [], snapshot.digests, outcome.digests
+def _job_digests(mirror, snapshot, ws_ids, stream_ids) -> dict[str, _Digest]:
+    """Every listed job's digest: the last run's where nothing it was computed from moved."""
+    last, digests = snapshot.digests, {}
     for hwa_id, job in snapshot.jobs.items():
+        stream_id = stream_ids[job_stream_key(job)]
         ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
-        ids = (stream_ids[job_stream_key(job)], ws_id)
         memo = last.get(hwa_id)
-        if memo is not None and memo[0] is job and memo[1:3] == ids:
-            values, digest = None, memo[3]
-        else:
-            values = job_synced_values(job, stream_id=ids[0], workstation_id=ids[1])
-            digest = job_digest(values)
-        computed[hwa_id] = (job, *ids, digest)
+        if memo is None or memo[0] is not job or memo[1] != stream_id or memo[2] != ws_id:
+            values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
+            memo = (job, stream_id, ws_id, job_digest(values))
+        digests[hwa_id] = memo
+    return digests
+
+
+def _job_rows(digests: dict[str, _Digest], existing: dict, now: datetime, counts) -> list[tuple]:
+    """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
+    rows = []
+    for hwa_id, (job, stream_id, ws_id, digest) in digests.items():
         known = existing.get(hwa_id)
         if known is not None and known[2] == digest:
-            counts.unchanged += 1
             continue
-        if known is None:
-            counts.created += 1
-        else:
-            counts.updated += 1
-        values = values or job_synced_values(job, stream_id=ids[0], workstation_id=ids[1])
+        values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
         rows.append((hwa_id, *values, now, digest))
+    counts.created = sum(1 for row in rows if row[0] not in existing)
+    counts.updated = len(rows) - counts.created
+    counts.unchanged = len(digests) - len(rows)
     return rows
 
 
@@ -421,7 +423,8 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
             "hwa_id", "id", "internal_state", "sync_hash"
         ).order_by()
     }
-    rows = _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, outcome)
+    outcome.digests = _job_digests(mirror, snapshot, ws_ids, stream_ids)
+    rows = _job_rows(outcome.digests, existing, now, counts)
     written = mirror.jobs_upsert(rows, existing)
     events = []
     for pk, hwa_id, state in written:
