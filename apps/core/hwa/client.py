@@ -401,7 +401,11 @@ class HwaClient:
                 # Guards against a server looping us forever on the same page.
                 reason = PAGING_STUCK
                 raise HwaProtocolError(errors.UNEXPECTED_SHAPE.format(path=path, reason=reason))
-            records = memo.records(items, seen)
+            try:
+                records = memo.records(items, seen)
+            except orjson.JSONDecodeError as exc:  # an item JSON only orjson rejects (1e999)
+                detail = errors.MALFORMED_JSON.format(method=method, path=path, reason=exc)
+                raise HwaProtocolError(detail) from None
             if not next_token:
                 memo.complete(seen)
             yield Page(items=records, number=number, is_last=not next_token)

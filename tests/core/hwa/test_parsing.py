@@ -157,6 +157,13 @@ def test_a_listing_that_is_not_json_is_a_value_error(content: bytes) -> None:
         decode_listing(content)
 
 
+@pytest.mark.parametrize("item", [b'{"id": "J1", "name": "A", "returnCode": 1e999}', b'"\xff"'])
+def test_an_item_the_listing_let_through_but_orjson_rejects_is_a_value_error(item) -> None:
+    memo = RecordMemo(parse_job)
+    with pytest.raises(ValueError, match=r"infinity|UTF-8"):
+        memo.records(decode_listing(b"[" + item + b"]"), {})
+
+
 def test_the_memo_parses_an_unchanged_item_once_across_listings() -> None:
     parse = _CountingParse()
     memo = RecordMemo(parse)
