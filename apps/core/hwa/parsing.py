@@ -190,11 +190,6 @@ def decode_listing(content: bytes) -> Any:
     return data.results if isinstance(data, _Results) else data
 
 
-def _fingerprint(raw: Any) -> bytes:
-    # 128 bits: two different texts among a plan's items sharing one is not a real risk.
-    return hashlib.blake2b(raw, digest_size=16).digest()
-
-
 class RecordMemo(Generic[T]):
     """`parse` of raw JSON items, remembered by fingerprint from one complete listing to the next.
 
@@ -210,13 +205,14 @@ class RecordMemo(Generic[T]):
 
     def records(self, items: Sequence[Any], seen: dict[bytes, T]) -> tuple[T, ...]:
         """The records of one page's items (msgspec.Raw texts, parsed only when new)."""
-        last, parse = self._last, self._parse
+        last, parse, blake2b, raw_type = self._last, self._parse, hashlib.blake2b, msgspec.Raw
         out = []
         for raw in items:
-            if not isinstance(raw, msgspec.Raw):  # decoded already: nothing to save
+            if type(raw) is not raw_type:  # decoded already: nothing to save
                 out.append(parse(raw))
                 continue
-            key = _fingerprint(raw)
+            # 128 bits: two different texts among a plan's items sharing one is no real risk.
+            key = blake2b(raw, digest_size=16).digest()
             record = seen.get(key)
             if record is None:
                 record = last.get(key)
