@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,14 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
+from apps.core.hwa.client import HwaClient
 from apps.core.hwa.errors import MALFORMED_JSON
+from apps.core.hwa.parsing import parse_job
 from apps.core.hwa.simulator.plan import SimWorkstation
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
 from apps.core.selectors.sync import Freshness, freshness_reset, plan_freshness
+from apps.core.services.hwa import client_settings
+from apps.core.services.mirror import JOB_SYNCED_FIELDS, MirrorWriter, job_mirror_update
 from apps.core.services.sync import FOLD_WINDOW, LOCK_KEY, SKIPPED_DETAIL, plan_sync
 from apps.core.states import stream_state
 from apps.monitoring.selectors import health_report
@@ -278,3 +283,145 @@ def test_a_run_started_within_a_request_keeps_its_id(sim, hwa) -> None:
 
     assert run.request_id == "api-call-9"
     assert set(sim.request_ids()) == {"api-call-9"}
+
+
+# --- re-syncs that reuse the last run's parsed records (parsing.RecordMemo) -------------
+def _move_stream(plan, job) -> None:
+    other = next(s for s in plan.streams if s is not job.stream)
+    job.stream.jobs.remove(job)
+    other.jobs.append(job)
+    job.stream = other
+
+
+def _move_workstation(plan, job) -> None:
+    job.workstation = next(w.name for w in plan.workstations if w.name != job.workstation)
+
+
+# One change in HWA per synced field (JOB_SYNCED_FIELDS), made on a simulated job.
+CHANGES = {
+    "name": lambda plan, job: setattr(job, "name", job.name + "_V2"),
+    "stream_id": _move_stream,
+    "workstation_id": _move_workstation,
+    "internal_state": lambda plan, job: setattr(
+        job, "state", "ABEND" if job.state != "ABEND" else "SUCC"
+    ),
+    "return_code": lambda plan, job: setattr(job, "return_code", (job.return_code or 0) + 7),
+    "start": lambda plan, job: setattr(job, "start", (job.start or plan.now) - timedelta(hours=1)),
+    "end": lambda plan, job: setattr(job, "end", (job.end or plan.now) + timedelta(hours=1)),
+    "rerun_count": lambda plan, job: setattr(job, "rerun_count", job.rerun_count + 1),
+}
+
+
+def _synced(hwa_id: str) -> dict:
+    """A mirrored job's synced fields, with its stream and workstation by HWA's names."""
+    job = Job.objects.select_related("stream", "workstation").get(hwa_id=hwa_id)
+    values = {name: getattr(job, name) for name in JOB_SYNCED_FIELDS}
+    values["stream_id"], values["workstation_id"] = job.stream.hwa_id, job.workstation.name
+    return values
+
+
+def _restarted_client(hwa_connection) -> HwaClient:
+    """A client as a new process has it: nothing parsed before, no digests remembered."""
+    return HwaClient(client_settings(hwa_connection, max_retries=0))
+
+
+def test_every_synced_field_has_a_change_test() -> None:
+    assert set(CHANGES) == set(JOB_SYNCED_FIELDS)
+
+
+@pytest.mark.parametrize("field", sorted(CHANGES))
+def test_a_change_of_any_synced_field_is_written_by_a_resync_that_reuses_records(
+    sim, hwa, hwa_connection, monkeypatch, field
+) -> None:
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)  # the second run reuses every record: the memo is warm
+    job = sim.plan.jobs[11]
+    before = _synced(job.hwa_id)
+    CHANGES[field](sim.plan, job)
+    job.touch()
+
+    run = plan_sync(client=hwa)
+
+    assert run.counts["jobs"]["updated"] == 1
+    after = _synced(job.hwa_id)
+    assert after[field] != before[field]
+    assert {k: v for k, v in after.items() if k != field} == {
+        k: v for k, v in before.items() if k != field
+    }
+    with _restarted_client(hwa_connection) as cold:
+        assert plan_sync(client=cold).counts["jobs"]["updated"] == 0  # nothing left to fix
+
+
+@pytest.mark.parametrize("flavour", ["v1", "v2"])
+def test_new_and_vanished_jobs_are_handled_by_a_resync_that_reuses_records(
+    sim, hwa_connection, flavour
+) -> None:
+    settings = dataclasses.replace(client_settings(hwa_connection, max_retries=0), flavour=flavour)
+    with HwaClient(settings) as hwa:
+        plan_sync(client=hwa)
+        plan = sim.plan
+        gone = plan.jobs.pop()
+        del plan._by_id[gone.hwa_id]
+        new = dataclasses.replace(plan.jobs[0], hwa_id="NEW-1", name="NEW_JOB", v1=None, v2=None)
+        plan.jobs.append(new)
+        plan._by_id[new.hwa_id] = new
+
+        run = plan_sync(client=hwa)
+
+    assert run.counts["jobs"] == {"created": 1, "updated": 0, "unchanged": JOBS - 1, "removed": 1}
+    assert not Job.objects.filter(hwa_id=gone.hwa_id).exists()
+    assert _synced("NEW-1")["name"] == "NEW_JOB"
+
+
+def test_a_restarted_process_parses_everything_and_finds_only_real_changes(
+    sim, hwa, hwa_connection, monkeypatch
+) -> None:
+    plan_sync(client=hwa)
+    before = {job.hwa_id: job.state for job in sim.plan.jobs}
+    sim.plan.tick(2)
+    moved = {job.hwa_id for job in sim.plan.jobs if before[job.hwa_id] != job.state}
+
+    with _restarted_client(hwa_connection) as cold:
+        run = plan_sync(client=cold)
+
+    assert moved
+    assert run.counts["jobs"]["updated"] >= len(moved)  # a tick also moves times and codes
+    assert run.counts["jobs"]["created"] == run.counts["jobs"]["removed"] == 0
+    for job in sim.plan.jobs:
+        assert Job.objects.get(hwa_id=job.hwa_id).internal_state == job.state
+
+
+def test_a_change_whose_write_rolled_back_is_written_by_the_next_run(sim, hwa, monkeypatch) -> None:
+    plan_sync(client=hwa)
+    before = {job.hwa_id: job.state for job in sim.plan.jobs}
+    sim.plan.tick(2)
+    moved = {job.hwa_id for job in sim.plan.jobs if before[job.hwa_id] != job.state}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:  # fails after the changed jobs were upserted
+        patch.setattr(MirrorWriter, "jobs_delete", fail)
+        failed = plan_sync(client=hwa)
+    assert failed.status == SyncRun.Status.FAILED
+    assert all(Job.objects.get(hwa_id=h).internal_state == before[h] for h in moved)
+
+    run = plan_sync(client=hwa)  # the same records again, this time from the memo
+
+    assert run.counts["jobs"]["updated"] == len(moved)
+    assert all(Job.objects.get(hwa_id=h).internal_state != before[h] for h in moved)
+
+
+def test_a_mirror_row_another_writer_changed_is_put_back_by_a_resync(sim, hwa) -> None:
+    plan_sync(client=hwa)
+    plan_sync(client=hwa)
+    job = Job.objects.get(hwa_id=sim.plan.jobs[5].hwa_id)
+    record = dataclasses.replace(
+        parse_job({"id": job.hwa_id, "name": job.name}), internal_state="ZZTOP"
+    )
+    job_mirror_update(job=job, record=record)  # e.g. an action's read-back, since moved on
+
+    run = plan_sync(client=hwa)
+
+    assert run.counts["jobs"]["updated"] == 1
+    assert Job.objects.get(hwa_id=job.hwa_id).internal_state == sim.plan.jobs[5].state

@@ -6,17 +6,33 @@ each field is looked up under every spelling seen: v1 nests the stream under
 (`jobStreamName`, `workstation`). Optional fields may be absent or null; unknown states
 are kept verbatim. Only a record's identity (id, name) is required: without it the record
 cannot be mirrored, so its absence is a protocol error naming the field.
+
+UNCHANGED RECORDS. A listing is decoded only down to each item's raw JSON text
+(`decode_listing`, msgspec `Raw` slices of the response, no Python objects built), and a
+`RecordMemo` fingerprints that text and parses only items whose text it has not seen in
+the previous complete listing. A re-sync where 1 % of 100,000 jobs moved thus decodes and
+parses 1,000 items instead of 100,000, which was most of its time. The memo is a pure
+cache of `parse(text)`: it never decides what the sync writes (the sync still compares
+every job with the mirror), so a write that rolled back, another process's writes or a
+restart (empty memo: every item parsed) cannot make a change go unseen.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import hashlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import orjson
 
 from apps.core.hwa.errors import BAD_FIELD, MISSING_FIELD, UNEXPECTED_SHAPE, HwaProtocolError
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
+
+T = TypeVar("T")
 
 _MISSING = object()
 
@@ -147,6 +163,73 @@ def list_items(data: Any, path: str) -> list[Any]:
     raise HwaProtocolError(UNEXPECTED_SHAPE.format(path=path, reason=reason))
 
 
+# --- Unchanged records ----------------------------------------------------------------
+class _Results(msgspec.Struct):
+    """A v2 answer: `{"count": n, "results": [...]}` (other keys ignored)."""
+
+    results: list[msgspec.Raw]
+
+
+# Decodes only the listing's outer shape and finds where each item's JSON text starts and
+# ends (validating it), without building the items.
+_LISTING = msgspec.json.Decoder(list[msgspec.Raw] | _Results)
+
+
+def decode_listing(content: bytes) -> Any:
+    """A query answer with each item left as its raw JSON text (msgspec.Raw).
+
+    ValueError if `content` is not JSON. A JSON value of another shape comes back decoded,
+    so `list_items` reports the shape as it does for any answer.
+    """
+    try:
+        data = _LISTING.decode(content)
+    except msgspec.ValidationError:  # valid JSON, not a listing
+        return orjson.loads(content)
+    except msgspec.DecodeError as exc:  # not JSON (a ValueError, as from orjson)
+        raise ValueError(str(exc)) from None
+    return data.results if isinstance(data, _Results) else data
+
+
+class RecordMemo(Generic[T]):
+    """`parse` of raw JSON items, remembered by fingerprint from one complete listing to the next.
+
+    Use: `seen = {}`; `records(items, seen)` for every page; `complete(seen)` after the last
+    page. Only a complete listing replaces what is remembered, so the memory holds at most
+    one plan's records; a listing abandoned half-way leaves it as it was. Thread-safe in
+    the only sense that matters here: concurrent listings each keep their own `seen`.
+    """
+
+    def __init__(self, parse: Callable[[Any], T]) -> None:
+        self._parse = parse
+        self._last: dict[bytes, T] = {}
+
+    def records(self, items: Sequence[Any], seen: dict[bytes, T]) -> tuple[T, ...]:
+        """The records of one page's items (msgspec.Raw texts, parsed only when new)."""
+        last, parse, blake2b, raw_type = self._last, self._parse, hashlib.blake2b, msgspec.Raw
+        out = []
+        for raw in items:
+            if type(raw) is not raw_type:  # decoded already: nothing to save
+                out.append(parse(raw))
+                continue
+            # 128 bits: two different texts among a plan's items sharing one is no real risk.
+            key = blake2b(raw, digest_size=16).digest()
+            record = seen.get(key)
+            if record is None:
+                record = last.get(key)
+                if record is None:
+                    record = parse(orjson.loads(memoryview(raw)))
+                seen[key] = record
+            out.append(record)
+        return tuple(out)
+
+    def complete(self, seen: dict[bytes, T]) -> None:
+        """`seen` (a whole listing's records) is what the next listing can reuse."""
+        self._last = seen
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
 # --- Fast path ----------------------------------------------------------------------------
 # The generic lookups above cost ~45 µs a job, which alone would take 4.5 s per 100,000-job
 # sync. Items in exactly the documented v1 or v2 shape (only known keys, plain types) are
@@ -213,8 +296,15 @@ def _opt_time(value: Any) -> datetime | None:
 
 
 def _opt_str(value: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
+    """A text many jobs share (stream, workstation, state): one copy of it in memory.
+
+    RecordMemo keeps a plan's records between syncs; sharing these cut 100,000 jobs'
+    records from 69 to 45 MB.
+    """
+    if value is None:
+        return None
+    if type(value) is str:
+        return sys.intern(value)
     raise _Fallback
 
 
@@ -260,6 +350,7 @@ def _fast_job_v1(item: dict) -> JobRecord:
     state = item.get("internalStatus")
     if type(state) is not str:  # absent: the generic path also looks under status
         raise _Fallback
+    state = sys.intern(state)
     workstation = _ws_name(item.get("workstationKey"))
     if workstation is None:
         workstation = _ws_name(stream.get("workstationKey"))

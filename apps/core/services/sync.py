@@ -17,6 +17,13 @@ new and changed jobs (on PostgreSQL through COPY and one INSERT ... ON CONFLICT)
 change of a job's internal state (including a job's first appearance) writes a
 JobStatusEvent.
 
+WHAT IS RE-READ. A re-sync where 1 % of the jobs moved costs little more than reading the
+listings: the client parses only items whose JSON text changed since its last complete
+listing (`apps.core.hwa.parsing.RecordMemo`), and a job whose record object and stream and
+workstation rows are the ones of the last committed run reuses that run's digest. Both are
+pure caches of what the text determines; every job's digest is still compared with the
+mirror's, so no change can hide behind them (a rolled-back run, another writer, a restart).
+
 VANISHED OBJECTS. The mirror is the *current* plan: a job HWA no longer lists (the plan
 moved on, a job was deleted) is deleted with its events; a job stream is deleted once it
 is no longer listed and no job refers to it. A workstation HWA no longer lists (and no
@@ -50,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,6 +95,17 @@ FOLD_WINDOW = timedelta(hours=1)
 
 Progress = Callable[[str, int], None]
 
+# A job's digest and what it was computed from: (record, stream id, workstation id, digest).
+# Computing 100,000 digests was a third of an unchanged re-sync; a job whose record is the
+# very object the client's RecordMemo returned last time (its JSON text did not change), on
+# the same stream and workstation rows, has the same digest. A pure cache like the memo:
+# every digest is still compared with the mirror's, so it cannot hide a change. Kept per
+# client (a new client, as in a new process, starts empty) and only from committed runs.
+_Digest = tuple[JobRecord, int, int, int]
+_last_digests: weakref.WeakKeyDictionary[HwaClient, dict[str, _Digest]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 @dataclass
 class KindCounts:
@@ -109,12 +128,15 @@ class _Snapshot:
     workstations: list[WorkstationRecord]
     streams: list[JobStreamRecord]
     jobs: dict[str, JobRecord]
+    # The job digests the last committed run with the same client computed (see _Digest).
+    digests: dict[str, _Digest] = field(default_factory=dict)
 
 
 @dataclass
 class _Outcome:
     counts: dict[str, KindCounts] = field(default_factory=dict)
     events: int = 0
+    digests: dict[str, _Digest] = field(default_factory=dict)
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -130,6 +152,7 @@ def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = No
             snapshot = _fetch(client, tick)
             with mirror_write() as mirror:
                 outcome = _apply(mirror, snapshot, now=timezone.now())
+            _last_digests[client] = outcome.digests  # committed: the next run may reuse them
         except ApplicationError as exc:  # HWA errors, unreadable records
             return _finish(run, SyncRun.Status.FAILED, error=str(exc))
         except Exception as exc:
@@ -248,16 +271,17 @@ def _fetch(client: HwaClient, tick: Progress) -> _Snapshot:
         # Keyed by id: a job listed twice (the plan moved between pages) counts once.
         jobs.update((job.hwa_id, job) for job in page.items)
         tick("jobs", len(page.items))
-    return _Snapshot(workstations, streams, jobs)
+    return _Snapshot(workstations, streams, jobs, _last_digests.get(client, {}))
 
 
 # --- applying a snapshot -----------------------------------------------------------------
 def _apply(mirror: MirrorWriter, snapshot: _Snapshot, *, now: datetime) -> _Outcome:
     outcome = _Outcome()
     ws_ids = _apply_workstations(mirror, snapshot, now, outcome)
-    stream_ids = _apply_streams(mirror, snapshot, ws_ids, now, outcome)
+    streams = _wanted_streams(snapshot)
+    stream_ids = _apply_streams(mirror, streams, ws_ids, now, outcome)
     _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome)
-    _remove_streams(mirror, snapshot, stream_ids, outcome)
+    _remove_streams(mirror, streams, stream_ids, outcome)
     return outcome
 
 
@@ -321,8 +345,7 @@ def _wanted_streams(snapshot: _Snapshot) -> dict[str, JobStreamRecord]:
     return wanted
 
 
-def _apply_streams(mirror, snapshot, ws_ids, now, outcome) -> dict[str, int]:
-    wanted = _wanted_streams(snapshot)
+def _apply_streams(mirror, wanted, ws_ids, now, outcome) -> dict[str, int]:
     fields = ("name", "workstation_id", "scheduled_time", "state")
     # Plain tuples, not model instances: building 10,000 instances per run was a third of
     # an unchanged re-sync.
@@ -363,25 +386,32 @@ def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     return ws_ids["UNKNOWN"]
 
 
-def _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts) -> list[tuple]:
+def _job_digests(mirror, snapshot, ws_ids, stream_ids) -> dict[str, _Digest]:
+    """Every listed job's digest: the last run's where nothing it was computed from moved."""
+    last, digests = snapshot.digests, {}
+    for hwa_id, job in snapshot.jobs.items():
+        stream_id = stream_ids[job_stream_key(job)]
+        ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
+        memo = last.get(hwa_id)
+        if memo is None or memo[0] is not job or memo[1] != stream_id or memo[2] != ws_id:
+            values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
+            memo = (job, stream_id, ws_id, job_digest(values))
+        digests[hwa_id] = memo
+    return digests
+
+
+def _job_rows(digests: dict[str, _Digest], existing: dict, now: datetime, counts) -> list[tuple]:
     """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
     rows = []
-    for job in snapshot.jobs.values():
-        values = job_synced_values(
-            job,
-            stream_id=stream_ids[job_stream_key(job)],
-            workstation_id=ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids),
-        )
-        digest = job_digest(values)
-        known = existing.get(job.hwa_id)
+    for hwa_id, (job, stream_id, ws_id, digest) in digests.items():
+        known = existing.get(hwa_id)
         if known is not None and known[2] == digest:
-            counts.unchanged += 1
             continue
-        if known is None:
-            counts.created += 1
-        else:
-            counts.updated += 1
-        rows.append((job.hwa_id, *values, now, digest))
+        values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
+        rows.append((hwa_id, *values, now, digest))
+    counts.created = sum(1 for row in rows if row[0] not in existing)
+    counts.updated = len(rows) - counts.created
+    counts.unchanged = len(digests) - len(rows)
     return rows
 
 
@@ -393,7 +423,8 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
             "hwa_id", "id", "internal_state", "sync_hash"
         ).order_by()
     }
-    rows = _job_rows(mirror, snapshot, ws_ids, stream_ids, existing, now, counts)
+    outcome.digests = _job_digests(mirror, snapshot, ws_ids, stream_ids)
+    rows = _job_rows(outcome.digests, existing, now, counts)
     written = mirror.jobs_upsert(rows, existing)
     events = []
     for pk, hwa_id, state in written:
@@ -404,15 +435,17 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
     outcome.events = mirror.insert_rows(
         JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events
     )
-    gone = [pk for hwa_id, (pk, _, _) in existing.items() if hwa_id not in snapshot.jobs]
+    gone = [existing[hwa_id][0] for hwa_id in existing.keys() - snapshot.jobs.keys()]
     mirror.jobs_delete(gone)
     counts.removed = len(gone)
 
 
 def _remove_streams(
-    mirror: MirrorWriter, snapshot: _Snapshot, stream_ids: dict[str, int], outcome: _Outcome
+    mirror: MirrorWriter,
+    wanted: dict[str, JobStreamRecord],
+    stream_ids: dict[str, int],
+    outcome: _Outcome,
 ) -> None:
-    wanted = _wanted_streams(snapshot)
     gone = [pk for key, pk in stream_ids.items() if key not in wanted]
     outcome.counts["streams"].removed = mirror.streams_delete_unused(gone)
 
