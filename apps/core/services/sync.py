@@ -51,8 +51,9 @@ its interval (`every`), and while holding the claim a run that finds another run
 failed, any process) finished less than an interval ago skips too. A loop's own runs are
 an interval apart by construction, so one loop alone never skips; with several, the first
 to wake in each interval syncs and the others skip. INTERVAL_SLACK leaves room for clock
-jitter, so a loop never skips its own next run. A single `sync_plan` (no loop) and runs
-started from the API pass no interval: they sync now if nothing else is running.
+jitter, so a loop never skips its own next run; loops on several hosts compare their clocks
+(NTP keeps them well within it). A single `sync_plan` (no loop) passes no interval: it
+syncs now if nothing else is running.
 """
 
 from __future__ import annotations
