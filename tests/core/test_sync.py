@@ -21,7 +21,13 @@ from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstatio
 from apps.core.selectors.sync import Freshness, freshness_reset, plan_freshness
 from apps.core.services.hwa import client_settings
 from apps.core.services.mirror import JOB_SYNCED_FIELDS, MirrorWriter, job_mirror_update
-from apps.core.services.sync import FOLD_WINDOW, LOCK_KEY, SKIPPED_DETAIL, plan_sync
+from apps.core.services.sync import (
+    FOLD_WINDOW,
+    LOCK_KEY,
+    SKIPPED_DETAIL,
+    SYNCED_RECENTLY,
+    plan_sync,
+)
 from apps.core.states import stream_state
 from apps.monitoring.selectors import health_report
 from tests.core.sync_fixtures import JOBS
@@ -131,6 +137,43 @@ def test_a_claimed_run_makes_another_skip(hwa) -> None:
 
     assert run.status == SyncRun.Status.SKIPPED
     assert not Job.objects.exists()
+
+
+# --- one run per interval between several loops -----------------------------------------
+def test_a_loop_skips_when_another_process_synced_within_its_interval(sim, hwa) -> None:
+    plan_sync(client=hwa)  # another loop's run, just now
+    requests = sim.request_count()
+
+    run = plan_sync(client=hwa, every=timedelta(seconds=60))
+
+    assert (run.status, run.error) == (SyncRun.Status.SKIPPED, SYNCED_RECENTLY)
+    assert sim.request_count() == requests  # HWA was not asked
+
+
+def test_a_loop_syncs_once_the_last_run_is_an_interval_old(sim, hwa) -> None:
+    plan_sync(client=hwa)
+    an_interval_ago = timezone.now() - timedelta(seconds=60)
+    SyncRun.objects.update(finished_at=an_interval_ago, last_finished_at=an_interval_ago)
+
+    run = plan_sync(client=hwa, every=timedelta(seconds=60))
+
+    assert run.status == SyncRun.Status.OK, run.error
+
+
+def test_a_failed_run_counts_as_the_intervals_run(sim, hwa) -> None:
+    sim.set_faults(error_rate=1.0)
+    assert plan_sync(client=hwa).status == SyncRun.Status.FAILED
+    sim.set_faults(error_rate=0.0)
+
+    run = plan_sync(client=hwa, every=timedelta(seconds=60))
+
+    assert (run.status, run.error) == (SyncRun.Status.SKIPPED, SYNCED_RECENTLY)
+
+
+def test_a_sync_without_an_interval_runs_however_recent_the_last(hwa) -> None:
+    plan_sync(client=hwa)
+
+    assert plan_sync(client=hwa).status == SyncRun.Status.OK
 
 
 # --- workstations HWA stops listing ------------------------------------------------------

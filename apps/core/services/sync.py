@@ -51,6 +51,16 @@ so any number of processes on any number of hosts may run `sync_plan --loop`: on
 the others record a "skipped" run and wait for their next turn. Elsewhere (SQLite, one
 host) the claim is the "running" SyncRun row itself, created in an IMMEDIATE transaction;
 a claim whose process stopped beating (services/heartbeat.py) counts as abandoned.
+
+ONE PER INTERVAL. The lock alone only keeps runs apart: two loops whose runs do not overlap
+would each sync every interval, twice the load on HWA for nothing. A loop therefore passes
+its interval (`every`), and while holding the claim a run that finds another run (ok or
+failed, any process) finished less than an interval ago skips too. A loop's own runs are
+an interval apart by construction, so one loop alone never skips; with several, the first
+to wake in each interval syncs and the others skip. INTERVAL_SLACK leaves room for clock
+jitter, so a loop never skips its own next run; loops on several hosts compare their clocks
+(NTP keeps them well within it). A single `sync_plan` (no loop) passes no interval: it
+syncs now if nothing else is running.
 """
 
 from __future__ import annotations
@@ -90,6 +100,10 @@ logger = logging.getLogger(__name__)
 # pg_try_advisory_lock key: "RESYNC" in ASCII, so it is recognisable in pg_locks.
 LOCK_KEY = 0x5245_5359_4E43
 SKIPPED_DETAIL = "another plan sync is running"
+SYNCED_RECENTLY = "another plan sync finished less than an interval ago"
+# A loop's next run starts an interval after its last one finished: never skip it for
+# the few milliseconds by which the wall clock and the loop's monotonic wait can differ.
+INTERVAL_SLACK = timedelta(milliseconds=250)
 INTERRUPTED = "interrupted: the process running it stopped"
 FOLD_WINDOW = timedelta(hours=1)
 
@@ -140,14 +154,23 @@ class _Outcome:
 
 
 # --- the run -----------------------------------------------------------------------------
-def plan_sync(*, client: HwaClient | None = None, progress: Progress | None = None) -> SyncRun:
-    """Run one sync; returns its SyncRun (status ok, failed or skipped; never raises for HWA)."""
+def plan_sync(
+    *,
+    client: HwaClient | None = None,
+    progress: Progress | None = None,
+    every: timedelta | None = None,
+) -> SyncRun:
+    """Run one sync; returns its SyncRun (status ok, failed or skipped; never raises for HWA).
+
+    `every`: the caller's interval (a sync loop's); skip if any process's run finished
+    less than that ago, so several loops make one sync per interval between them.
+    """
     if client is None:
         client = hwa_client()
     tick = progress or (lambda kind, n: None)
-    with request_id_context(), _claim() as run:
-        if run is None:
-            return _record_skipped()
+    with request_id_context(), _claim(every) as run:
+        if isinstance(run, str):
+            return _record_skipped(run)
         try:
             snapshot = _fetch(client, tick)
             with mirror_write() as mirror:
@@ -166,21 +189,24 @@ def _host() -> str:
 
 
 @contextmanager
-def _claim() -> Iterator[SyncRun | None]:
-    """A new running SyncRun if this process may sync now, else None."""
+def _claim(every: timedelta | None) -> Iterator[SyncRun | str]:
+    """A new running SyncRun if this process may sync now, else why it skips."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
             locked = cursor.fetchone()[0]
         if not locked:
-            yield None
+            yield SKIPPED_DETAIL
             return
         try:
             # Holding the lock, any "running" run is one whose process died.
             SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
                 status=SyncRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
             )
-            yield SyncRun.objects.create(host=_host(), request_id=current_request_id())
+            if _synced_within(every):
+                yield SYNCED_RECENTLY
+            else:
+                yield SyncRun.objects.create(host=_host(), request_id=current_request_id())
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
@@ -191,21 +217,37 @@ def _claim() -> Iterator[SyncRun | None]:
         SyncRun.objects.filter(pk__in=abandoned).update(
             status=SyncRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
         )
-        busy = len(running) > len(abandoned)
-        run = (
-            None if busy else SyncRun.objects.create(host=_host(), request_id=current_request_id())
-        )
-    yield run
+        if len(running) > len(abandoned):
+            claim: SyncRun | str = SKIPPED_DETAIL
+        elif _synced_within(every):
+            claim = SYNCED_RECENTLY
+        else:
+            claim = SyncRun.objects.create(host=_host(), request_id=current_request_id())
+    yield claim
 
 
-def _record_skipped() -> SyncRun:
+def _synced_within(every: timedelta | None) -> bool:
+    """Did any run (not a skip) finish less than `every` ago? Asked holding the claim."""
+    if every is None:
+        return False
+    since = timezone.now() - every + interval_slack(every)
+    finished = SyncRun.objects.exclude(status=SyncRun.Status.SKIPPED)
+    return finished.filter(last_finished_at__gt=since).exists()
+
+
+def interval_slack(every: timedelta) -> timedelta:
+    """How much less than `every` apart two runs of several loops may start (clock jitter)."""
+    return min(INTERVAL_SLACK, every / 10)
+
+
+def _record_skipped(detail: str) -> SyncRun:
     now = timezone.now()
     run = SyncRun(
         status=SyncRun.Status.SKIPPED,
         started_at=now,
         finished_at=now,
         last_finished_at=now,
-        error=SKIPPED_DETAIL,
+        error=detail,
         host=_host(),
         request_id=current_request_id(),
     )

@@ -25,7 +25,8 @@ Unauthenticated control endpoints (simulator only) let tests flip faults at runt
   GET      /__simulator__/stats    request counters;  POST /__simulator__/stats/reset
 
 Every HWA call's `Request-Id` header is remembered (the last REQUEST_ID_MEMORY calls), so a
-test can follow one id from Resync's API to HWA (`SimulatorServer.request_ids`).
+test can follow one id from Resync's API to HWA (`SimulatorServer.request_ids`), and when
+it arrived (`SimulatorServer.request_log`: which processes' syncs came when).
 """
 
 from __future__ import annotations
@@ -139,6 +140,16 @@ class _Server(ThreadingHTTPServer):
                 self._listening = False
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One HWA call received: when (time.monotonic()), what, and its `Request-Id`."""
+
+    at: float
+    method: str
+    path: str
+    request_id: str
+
+
 class SimulatorServer:
     """The HWA simulator on a background thread; use as a context manager in tests."""
 
@@ -162,7 +173,7 @@ class SimulatorServer:
         self._fault_rng = random.Random(fault_seed)
         self._fault_lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
-        self._request_ids: deque[tuple[str, str, str]] = deque(maxlen=REQUEST_ID_MEMORY)
+        self._request_ids: deque[LoggedRequest] = deque(maxlen=REQUEST_ID_MEMORY)
         self._counts_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -241,16 +252,22 @@ class SimulatorServer:
     def count(self, method: str, path: str, request_id: str = "") -> None:
         with self._counts_lock:
             self._counts[(method, path)] += 1
-            self._request_ids.append((method, path, request_id))
+            self._request_ids.append(LoggedRequest(time.monotonic(), method, path, request_id))
 
     def request_ids(self, method: str | None = None, path: str | None = None) -> list[str]:
         """The `Request-Id` of the latest HWA calls received, oldest first ("" if none sent)."""
         with self._counts_lock:
             return [
-                rid
-                for m, p, rid in self._request_ids
-                if (method is None or m == method) and (path is None or p == path)
+                logged.request_id
+                for logged in self._request_ids
+                if (method is None or logged.method == method)
+                and (path is None or logged.path == path)
             ]
+
+    def request_log(self) -> list[LoggedRequest]:
+        """The latest HWA calls received (up to REQUEST_ID_MEMORY), oldest first."""
+        with self._counts_lock:
+            return list(self._request_ids)
 
     def request_count(self, method: str | None = None, path: str | None = None) -> int:
         """Requests received on /twsd (faulted ones included), optionally filtered."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -90,8 +91,10 @@ class Command(BaseCommand):
         next_prune = 0.0
         while not stop.is_set():
             watcher.poll()
+            every = self._interval(interval)
             try:
-                self._report(self._run_once(show_progress=False))
+                # Other loops (other hosts) may sync too: one run per interval between them.
+                self._report(plan_sync(every=timedelta(seconds=every)))
             except ApplicationError as exc:  # no connection yet: wait for one
                 self.stderr.write(str(exc))
             if time.monotonic() >= next_prune:
@@ -99,7 +102,7 @@ class Command(BaseCommand):
             if alerts:
                 self._evaluate_alerts()
             close_old_connections()
-            stop.wait(self._interval(interval))
+            stop.wait(every)
         self.stdout.write("Sync loop stopped.")
 
     def _prune(self) -> float:
