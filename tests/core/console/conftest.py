@@ -1,0 +1,32 @@
+"""Console fixtures: a signed-in browser client per role and a demo plan of a given size."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.core.selectors import sync
+from apps.core.services.demo_plan import demo_plan_load
+
+
+@pytest.fixture(autouse=True)
+def _freshness_read_once(db, monkeypatch):
+    # As for the API tests: the freshness (one query a second in production) is read once,
+    # so it does not land on whichever request a test counts.
+    monkeypatch.setattr(sync, "FRESHNESS_TTL_S", float("inf"))
+    sync.freshness_reset()
+    sync.plan_freshness()
+    yield
+    sync.freshness_reset()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def plan(db):
+    """A demo plan of 60 jobs (every internal state, status events, streams, agents)."""
+    demo_plan_load(jobs=60, seed=3)
