@@ -50,7 +50,7 @@ def job_problem_list(*, counts: dict[str, int], now: datetime) -> list[Problem]:
         problems.append(Problem(status.value.lower(), status.value, counts[status.value], jobs))
     late = _late_jobs(now)
     rows = list(late.order_by("stream__scheduled_time", "id")[:PROBLEM_ROWS])
-    problems.append(Problem("late", "Late", late.count() if rows else 0, rows))
+    problems.append(Problem("late", "Late", late.count(), rows))
     return problems
 
 

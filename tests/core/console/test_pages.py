@@ -11,7 +11,13 @@ from tests.core.console.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
-PLAN_PAGES = ["home", "console-overview-live", "console-jobs", "console-streams", "console-workstations"]
+PLAN_PAGES = [
+    "home",
+    "console-overview-live",
+    "console-jobs",
+    "console-streams",
+    "console-workstations",
+]
 SYSTEM_PAGES = ["console-system", "console-system-live"]
 
 
