@@ -98,6 +98,7 @@ def visit(browser, live_server):
         return found + [f"console: {entry['message']}" for entry in errors]
 
     load.problems = problems
+    load.url = lambda path: live_server.url + path
     return load
 
 

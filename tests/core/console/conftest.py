@@ -7,6 +7,7 @@ from django.test import Client
 
 from apps.core.selectors import sync
 from apps.core.services.demo_plan import demo_plan_load
+from tests.security.test_csp_browser import browser, visit  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)
