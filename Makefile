@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The web server's port: `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: run reset test lint format bench clean
+.PHONY: run reset test lint format bench screenshots clean
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.login_flood
 	$(PY) -m tests.bench.security_events
 	$(PY) -m tests.bench.metrics
+	$(PY) -m tests.bench.console
+
+# A PNG of each console page at 1280 px in docs/screenshots/ (headless Chromium: Debian's
+# chromium and chromium-driver).
+screenshots: $(STAMP)
+	$(PY) -m pytest tests/core/console/screenshots.py -p no:cacheprovider -q
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

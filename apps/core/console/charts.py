@@ -49,11 +49,12 @@ def status_slug(status: str) -> str:
     return slugify(status)
 
 
-def stacked_hours(hours: list[datetime], counts: list[dict[str, int]]) -> BarChart:
-    """One stacked bar per hour: jobs per status at the end of that hour."""
+def stacked_hours(hours: list[datetime], counts: list[dict[str, int]], slots: int = 24) -> BarChart:
+    """One stacked bar per hour: jobs per status at the end of that hour. The axis holds the
+    whole day (`slots` hours), so the hours still to come are the empty part on the right."""
     plot_w, plot_h = WIDTH - LEFT, HEIGHT - BOTTOM - TOP
     peak = max((sum(c.values()) for c in counts), default=0) or 1
-    slot = plot_w / max(len(hours), 1)
+    slot = plot_w / max(len(hours), slots, 1)
     rects, x_labels = [], []
     for i, (hour, by_status) in enumerate(zip(hours, counts, strict=True)):
         x, y = LEFT + i * slot + 1, TOP + plot_h
@@ -66,8 +67,9 @@ def stacked_hours(hours: list[datetime], counts: list[dict[str, int]]) -> BarCha
             title = f"{hour:%H}:00 {status}: {n}"
             rects.append(Rect(round(x, 1), round(y, 2), round(slot - 2, 1), round(h, 2),
                               f"st-{status_slug(status)}", title))  # fmt: skip
-        if i % 3 == 0:
-            x_labels.append(Label(round(x + (slot - 2) / 2, 1), HEIGHT - 5, f"{hour:%H}"))
+    for i in range(0, max(len(hours), slots), 3):
+        x = LEFT + i * slot + 1
+        x_labels.append(Label(round(x + (slot - 2) / 2, 1), HEIGHT - 5, f"{i % 24:02d}"))
     y_labels = [
         Label(LEFT - 4, TOP + plot_h * (1 - f) + 4, str(round(peak * f))) for f in (0, 0.5, 1)
     ]
