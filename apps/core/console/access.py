@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
+from django.utils.crypto import constant_time_compare
 from django.views import View
+from rest_framework.exceptions import AuthenticationFailed
 
+from apps.security.authentication import user_remembered
 from apps.security.permissions import (
     ACT_ON_JOB,
     VIEW_MONITORING,
@@ -46,6 +51,12 @@ class ConsoleView(View):
     # The menu entry this page belongs to (a URL name from NAVIGATION).
     section = ""
 
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
+        super().setup(request, *args, **kwargs)
+        remembered = session_user(request)
+        if remembered is not None:
+            request.user = remembered
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse(LOGIN_URL_NAME))
@@ -58,6 +69,25 @@ class ConsoleView(View):
         return TemplateResponse(
             request, template, {**console_context(request, self.section), **context}, status=status
         )
+
+
+def session_user(request: HttpRequest):
+    """The session's user from the JWT path's user cache (apps.security.authentication:
+    the row and its permissions, a few seconds per process, evicted on changes), saving the
+    three queries Django's session login costs per page; None when anything is not plainly
+    in order, and Django's own check (which also signs out a stale session) decides."""
+    session = request.session
+    user_id = session.get(SESSION_KEY)
+    if user_id is None or session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    try:
+        user = user_remembered(user_id)
+    except AuthenticationFailed:
+        return None
+    stored = session.get(HASH_SESSION_KEY) or ""
+    if not user.is_active or not constant_time_compare(stored, user.get_session_auth_hash()):
+        return None
+    return user
 
 
 def console_context(request: HttpRequest, section: str) -> dict:

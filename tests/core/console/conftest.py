@@ -7,6 +7,7 @@ from django.test import Client
 
 from apps.core.selectors import sync
 from apps.core.services.demo_plan import demo_plan_load
+from apps.security import authentication
 from tests.security.test_csp_browser import browser, visit  # noqa: F401 (fixtures)
 
 
@@ -19,6 +20,16 @@ def _freshness_read_once(db, monkeypatch):
     sync.plan_freshness()
     yield
     sync.freshness_reset()
+
+
+@pytest.fixture(autouse=True)
+def _users_remembered_until_changed(monkeypatch):
+    # Signed-in users come from the JWT path's user cache, re-read every 5 s: keep them
+    # until a change evicts them, so a query count does not depend on the clock.
+    monkeypatch.setattr(authentication, "USER_CACHE_SECONDS", float("inf"))
+    authentication.forget_all_users()
+    yield
+    authentication.forget_all_users()
 
 
 def signed_in(user) -> Client:

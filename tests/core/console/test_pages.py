@@ -77,3 +77,34 @@ def test_an_administrator_sees_health_pools_cache_and_audit(administrator):
     for heading in ("Health:", "Connection pools", "Cache", "Open alerts", "Recent audit events"):
         assert heading in page
     assert "database" in page
+
+
+def test_a_password_change_signs_the_console_session_out(plan, viewer):
+    client = signed_in(viewer)
+    assert client.get(reverse("console-jobs")).status_code == 200
+
+    viewer.set_password("a new one entirely")
+    viewer.save()
+
+    response = client.get(reverse("console-jobs"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("console-login"))
+
+
+def test_a_revoked_role_closes_the_pages_at_once(plan, viewer):
+    client = signed_in(viewer)
+    assert client.get(reverse("console-jobs")).status_code == 200
+
+    viewer.groups.clear()
+
+    assert client.get(reverse("console-jobs")).status_code == 403
+
+
+def test_a_deactivated_user_is_signed_out(plan, viewer):
+    client = signed_in(viewer)
+    assert client.get(reverse("console-jobs")).status_code == 200
+
+    viewer.is_active = False
+    viewer.save()
+
+    assert client.get(reverse("console-jobs")).status_code == 302
