@@ -34,7 +34,12 @@ def _cache() -> tuple[dict, object]:
     l1 = stats["tiers"].get("l1")
     chart = None
     if l1:
-        bars = [(f"shard {s['index']}", s["entries"], s["max_entries"] or 0) for s in l1["shards"]]
+        total = l1["total"]
+        bars = [
+            ("memory", total["bytes"], total["max_bytes"] or 0),
+            ("entries", total["entries"], total["max_entries"] or 0),
+            ("hits", total["hits"], total["hits"] + total["misses"]),
+        ]
         chart = horizontal_bars(bars)
     return stats, chart
 
