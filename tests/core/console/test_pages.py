@@ -108,3 +108,16 @@ def test_a_deactivated_user_is_signed_out(plan, viewer):
     viewer.save()
 
     assert client.get(reverse("console-jobs")).status_code == 302
+
+
+def test_every_console_page_declares_its_permission():
+    from apps.core.console.access import ConsoleView
+    from apps.core.console.urls import urlpatterns
+
+    pages = [
+        p.callback.view_class for p in urlpatterns if issubclass(p.callback.view_class, ConsoleView)
+    ]
+    undeclared = [view.__name__ for view in pages if not view.required_permission]
+
+    assert len(pages) >= 8
+    assert not undeclared
