@@ -36,8 +36,13 @@ STATUS_ORDER = (
 def overview_plan() -> dict:
     """Counts, chart and problems, cached per plan generation and minute."""
     now = timezone.now()
-    key = f"console:overview:g{plan_generation()}:{now:%Y%m%d%H%M}"
+    key = f"console:overview:g{plan_generation()}:{minute_of(now)}"
     return get_or_compute(key, lambda: _compute(now), timeout=120)
+
+
+def minute_of(now) -> str:
+    """The cache bucket: late jobs and the chart's current hour move with the clock."""
+    return f"{now:%Y%m%d%H%M}"
 
 
 def _compute(now) -> dict:

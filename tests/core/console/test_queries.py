@@ -9,11 +9,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.core.console import overview
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 from apps.core.services.demo_plan import demo_plan_load
 from tests.core.console.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_minute(monkeypatch):
+    # The overview is cached per minute: a count must not depend on a minute turning over
+    # between two requests.
+    monkeypatch.setattr(overview, "minute_of", lambda now: "fixed")
+
 
 PAGES = {
     "overview": lambda: reverse("home"),
