@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The web server's port: `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: run serve reset test lint format bench loadtest clean
+.PHONY: run serve reset test lint format bench loadtest screenshots clean
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.login_flood
 	$(PY) -m tests.bench.security_events
 	$(PY) -m tests.bench.metrics
+	$(PY) -m tests.bench.console
+
+# A PNG of each console page at 1280 px in docs/screenshots/ (headless Chromium: Debian's
+# chromium and chromium-driver).
+screenshots: $(STAMP)
+	$(PY) -m pytest tests/core/console/screenshots.py -p no:cacheprovider -q
 
 # The seed's Locust profile (1,000 users, 50/s, 60 s; FULL=1: the seed's 5 minutes) against
 # `make serve`'s server on PostgreSQL + Redis; prints p50/p95/p99, failures, CPU and RSS.

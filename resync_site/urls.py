@@ -1,19 +1,19 @@
-"""Root URLs: each app owns its api/urls.py; this file only includes them, plus the landing page."""
+"""Root URLs: each app owns its api/urls.py; this file only includes them, and the console."""
 
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
 from django.utils.functional import lazy
-from django.views.generic import RedirectView, TemplateView
+from django.views.generic import RedirectView
 
 from apps.core.api.schema import DocsView, SchemaView
 
-# The admin's "View site" goes to the landing page (later the operations console).
+# The admin's "View site" goes to the operations console's overview.
 admin.site.site_url = reverse_lazy("home")
 admin.site.site_header = admin.site.site_title = "Resync administration"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", include("apps.core.console.urls")),
     # Browsers ask every site for /favicon.ico; a 404 there is an error in each page's console.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-"""The site's root: a landing page that links the admin, the API docs and health."""
+"""The site's root: the operations console's overview (sign-in first)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,20 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_the_root_is_a_landing_page_linking_admin_docs_and_health(client):
+def test_the_root_sends_anonymous_visitors_to_the_console_sign_in(client):
     page = client.get("/")
 
-    assert page.status_code == 200
-    html = page.content.decode()
-    for name in ("admin:index", "api-docs", "schema", "health"):
-        assert f'href="{reverse(name)}"' in html
+    assert page.status_code == 302
+    assert page["Location"] == f"{reverse('console-login')}?next=/"
 
 
-def test_the_landing_page_passes_the_content_security_policy(client):
-    page = client.get("/")
+def test_the_sign_in_page_passes_the_content_security_policy(client):
+    page = client.get(reverse("console-login"))
 
     assert "script-src 'self'" in page["Content-Security-Policy"]
     html = page.content.decode().lower()
-    # The policy refuses inline scripts; keep styles out of the page too.
-    assert "<script" not in html
+    # The policy refuses inline code: scripts and styles come from static files only.
+    assert "<script>" not in html
     assert "<style" not in html
     assert " style=" not in html
 

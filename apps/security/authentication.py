@@ -137,6 +137,12 @@ def forget_verified_tokens() -> None:
         _verified.clear()
 
 
+def user_remembered(user_id):
+    """The user row with its permissions, kept USER_CACHE_SECONDS in this process: what a JWT
+    request is served with, and the console's session requests too. 401 if there is none."""
+    return _remembered(str(user_id), lambda: _user_read(user_id))
+
+
 def forget_user(*, user_id) -> None:
     _users.delete(str(user_id))
 

@@ -1,12 +1,12 @@
 """Every login path, guarded and audited the same way.
 
-The login paths are the JWT token endpoint, the admin's login form and the browsable API's
-login form. `LoginGuardMiddleware` sits near the top of the middleware stack and refuses a
-login POST with a 429 problem (and Retry-After) before the view runs, so before any password
-is hashed, when the client is over the login rate or locked out. Failed logins are counted
-and audited by the lockout handler (apps/security/lockout.py, through django-axes); successful
-ones by `AuditedModelBackend`, because the token endpoint authenticates without sending
-Django's `user_logged_in` signal.
+The login paths are the JWT token endpoint, the admin's login form, the browsable API's
+login form and the console's. `LoginGuardMiddleware` sits near the top of the middleware
+stack and refuses a login POST with a 429 problem (and Retry-After) before the view runs,
+so before any password is hashed, when the client is over the login rate or locked out.
+Failed logins are counted and audited by the lockout handler (apps/security/lockout.py,
+through django-axes); successful ones by `AuditedModelBackend`, because the token endpoint
+authenticates without sending Django's `user_logged_in` signal.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from apps.security.throttling import login_throttle_wait
 
 LOGIN_THROTTLED = "Too many login attempts from this client. Try again in {seconds} s."
 # Django login views by URL name; JWT token views by class, wherever they are routed.
-LOGIN_VIEW_NAMES = frozenset({"admin:login", "rest_framework:login"})
+LOGIN_VIEW_NAMES = frozenset({"admin:login", "rest_framework:login", "console-login"})
 TOKEN_VIEW_CLASSES = (TokenObtainPairView, TokenObtainSlidingView)
 
 

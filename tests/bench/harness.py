@@ -294,8 +294,15 @@ def parse_wrk(output: str) -> LoadResult:
     )
 
 
-def wrk(url: str, *, connections: int, duration: int, token: str | None = None) -> LoadResult:
-    """A bounded wrk run over loopback."""
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    duration: int,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """A bounded wrk run over loopback (`headers`: more request headers, e.g. a Cookie)."""
     threads = min(2, connections)
     cmd = [
         ensure_wrk(),
@@ -312,5 +319,7 @@ def wrk(url: str, *, connections: int, duration: int, token: str | None = None) 
     ]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    for name, value in (headers or {}).items():
+        cmd[1:1] = ["-H", f"{name}: {value}"]
     result = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=duration + 30)
     return parse_wrk(result.stdout)

@@ -7,7 +7,7 @@
    each side keeps its best round. Target: the middleware costs < 5 % of the cached read's
    throughput.
 2. Health, with the middleware: ``health/``, ``health/ready/`` and ``health/live/`` next to
-   a plain Django view (the start page ``/``): the checks run at most once a second per
+   a plain Django view (``/bench/plain/``, tests/bench/urls.py): the checks run at most once a second per
    process, so health should cost about what a plain view does.
 
 Options: ``--duration`` (wrk seconds per run, 10), ``--connections`` (64), ``--rounds`` (2),
@@ -24,7 +24,7 @@ from tests.bench import harness
 
 CACHED_READ = "/api/v1/jobs/status/"
 HEALTH = [
-    ("/ (plain Django view)", "/"),
+    ("plain Django view", "/bench/plain/"),
     ("health/live/", "/api/v1/health/live/"),
     ("health/ready/", "/api/v1/health/ready/"),
     ("health/", "/api/v1/health/"),
@@ -89,6 +89,7 @@ def main() -> None:
     started = time.perf_counter()
 
     env, token = harness.served_plan(args.jobs)
+    env = {**env, "DJANGO_SETTINGS_MODULE": "tests.bench.settings"}  # the reference views
     print(
         f"gunicorn 2 workers x 4 threads, PostgreSQL {args.jobs:,} jobs, Redis, "
         f"wrk {args.connections} connections, {args.duration} s per run"

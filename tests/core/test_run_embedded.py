@@ -140,7 +140,9 @@ def _start(
     while time.monotonic() < deadline:
         assert proc.poll() is None, (tmp_path / log_name).read_text()
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+            # The console: its sign-in page answers once the server is up.
+            home = httpx.get(f"http://127.0.0.1:{port}/", timeout=2, follow_redirects=True)
+            if home.status_code == 200:
                 return proc
         except httpx.TransportError:
             pass

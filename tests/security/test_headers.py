@@ -37,7 +37,8 @@ def assert_full_set(response) -> None:
     [
         ("/api/v1/health/", 200),
         ("/admin/login/", 200),
-        ("/", 200),
+        ("/", 302),  # the console, to its sign-in page
+        ("/login/", 200),
         ("/api/v1/jobs/", 401),
         ("/api/v1/no-such-endpoint/", 404),
         ("/no-such-page/", 404),

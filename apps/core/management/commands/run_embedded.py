@@ -263,6 +263,7 @@ class Command(BaseCommand):
                 [*manage, "runserver", f"{HOST}:{port}", "--noreload"], env=env
             ),
         }
+        self.stdout.write(f"Console: http://{HOST}:{port}/ (sign in as the demo admin)")
         try:
             exited = self._wait(children)
         finally:

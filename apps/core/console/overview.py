@@ -1,0 +1,125 @@
+"""Overview (/): counts per status, the day's chart, problems first, the sync banner.
+
+The plan part (counts, chart, problems) is computed once per plan generation and minute
+(late jobs and the chart move with the clock) and cached like the API's reads, so a page
+costs the same on 100 or 100,000 jobs; the banner is read fresh (the freshness is kept for
+a second in the process). The live part is also served alone (`OverviewLiveView`): the
+page's script swaps it in every few seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from apps.cache.flight import get_or_compute
+from apps.core.console.access import ConsoleView
+from apps.core.console.charts import stacked_hours, status_slug
+from apps.core.plan_generation import plan_generation
+from apps.core.selectors.console import job_problem_list, job_status_timeline, sync_banner
+from apps.core.selectors.plan import job_counts_by_status
+from apps.core.states import JobStatus
+from apps.security.permissions import VIEW_MONITORING, VIEW_PLAN, request_allows
+
+REFRESH_SECONDS = 5
+# Statuses in the order an operator reads them: what needs attention first.
+STATUS_ORDER = (
+    JobStatus.ERROR, JobStatus.HELD, JobStatus.BLOCKED, JobStatus.RUNNING, JobStatus.READY,
+    JobStatus.WAITING, JobStatus.SUCCESSFUL, JobStatus.CANCELED, JobStatus.SUPPRESSED,
+    JobStatus.UNDECIDED,
+)  # fmt: skip
+
+
+def overview_plan() -> dict:
+    """Counts, chart and problems, cached per plan generation and minute."""
+    now = timezone.now()
+    key = f"console:overview:g{plan_generation()}:{minute_of(now)}"
+    return get_or_compute(key, lambda: _compute(now), timeout=120)
+
+
+def minute_of(now) -> str:
+    """The cache bucket: late jobs and the chart's current hour move with the clock."""
+    return f"{now:%Y%m%d%H%M}"
+
+
+def _compute(now) -> dict:
+    counts = job_counts_by_status()
+    timeline = job_status_timeline(now=now, current=counts)
+    problems = job_problem_list(counts=counts, now=now)
+    return {
+        "total": sum(counts.values()),
+        "counts": [
+            {"status": s.value, "slug": status_slug(s.value), "count": counts[s.value]}
+            for s in STATUS_ORDER
+        ],
+        "chart": stacked_hours(timeline.hours, timeline.counts),
+        "timeline": [
+            {"hour": hour, "counts": [c[s.value] for s in STATUS_ORDER]}
+            for hour, c in zip(timeline.hours, timeline.counts, strict=True)
+        ],
+        "problems": [
+            {
+                "key": p.key,
+                "label": p.label,
+                "count": p.count,
+                "jobs": [_row(job) for job in p.jobs],
+            }
+            for p in problems
+        ],
+        "computed_at": now,
+    }
+
+
+def _row(job) -> dict:
+    return {
+        "id": job.pk,
+        "name": job.name,
+        "stream": job.stream.name,
+        "workstation": job.workstation.name,
+        "internal_state": job.internal_state,
+        "status": job.status,
+        "slug": status_slug(job.status),
+        "updated_at": job.updated_at,
+        "scheduled_time": job.stream.scheduled_time,
+    }
+
+
+def live_context() -> dict:
+    return {
+        **overview_plan(),
+        "statuses": [s.value for s in STATUS_ORDER],
+        "banner": asdict(sync_banner(now=timezone.now())),
+    }
+
+
+class OverviewView(ConsoleView):
+    """The plan at a glance; what needs attention first."""
+
+    required_permission = VIEW_PLAN
+    section = "home"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Auditors read monitoring, not the plan: their start page is System.
+        if (
+            request.user.is_authenticated
+            and not request_allows(request, VIEW_PLAN)
+            and request_allows(request, VIEW_MONITORING)
+        ):
+            return redirect("console-system")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        context = {**live_context(), "refresh_seconds": REFRESH_SECONDS}
+        return self.render(request, "console/overview.html", context)
+
+
+class OverviewLiveView(ConsoleView):
+    """The overview's live part alone, for the page's auto-refresh."""
+
+    required_permission = VIEW_PLAN
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, "console/_overview_live.html", live_context())
