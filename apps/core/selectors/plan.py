@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
+from django.db import connection, transaction
 from django.db.models import Count, Prefetch, QuerySet
 
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
@@ -21,6 +23,43 @@ def job_detail_list() -> QuerySet[Job]:
     """Jobs with their most recent status events (one extra query for any number)."""
     recent = JobStatusEvent.objects.order_by("-at", "-id")[:RECENT_EVENTS]
     return job_list().prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
+
+
+# The values of an export row (apps.core.export.JOB_COLUMNS), read as plain tuples.
+JOB_EXPORT_FIELDS = (
+    "id",
+    "hwa_id",
+    "name",
+    "status",
+    "internal_state",
+    "workstation__name",
+    "stream__name",
+    "stream__scheduled_time",
+    "return_code",
+    "start",
+    "end",
+    "rerun_count",
+    "updated_at",
+)
+# Rows fetched from the database cursor at a time.
+EXPORT_FETCH_ROWS = 2000
+
+
+def job_export_rows(jobs: QuerySet[Job]) -> Iterator[tuple]:
+    """The rows of `jobs` (filtered and ordered by the caller) as tuples of JOB_EXPORT_FIELDS,
+    fetched EXPORT_FETCH_ROWS at a time: no model instances, no list of the whole plan.
+
+    On PostgreSQL the iterator reads a server-side cursor. Outside a transaction Django
+    declares it WITH HOLD, which makes PostgreSQL run the whole query and keep its result
+    before the first row comes back; inside one it streams, and the export is one
+    consistent snapshot of the plan however long the client takes to read it.
+    """
+    rows = jobs.values_list(*JOB_EXPORT_FIELDS).iterator(chunk_size=EXPORT_FETCH_ROWS)
+    if connection.vendor != "postgresql":
+        yield from rows
+        return
+    with transaction.atomic():
+        yield from rows
 
 
 def workstation_list() -> QuerySet[Workstation]:
