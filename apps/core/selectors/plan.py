@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, QuerySet
 
-from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
+from apps.core.models import Job, JobAction, JobStatusEvent, JobStream, Workstation
 from apps.core.states import JobStatus, status_for
 
 RECENT_EVENTS = 20
@@ -60,6 +60,20 @@ def job_export_rows(jobs: QuerySet[Job]) -> Iterator[tuple]:
         return
     with transaction.atomic():
         yield from rows
+
+
+def job_names_by_hwa_id(hwa_ids: Iterable[str]) -> dict[str, str]:
+    """Job names by HWA id, for showing ids people can read (audit targets): those in the
+    plan, then those gone from it that a job action recorded. At most two queries."""
+    wanted = set(hwa_ids)
+    if not wanted:
+        return {}
+    names = dict(Job.objects.filter(hwa_id__in=wanted).values_list("hwa_id", "name"))
+    if gone := wanted - names.keys():
+        actions = JobAction.objects.filter(job_hwa_id__in=gone).order_by("job_hwa_id", "-at")
+        for hwa_id, name in actions.values_list("job_hwa_id", "job_name"):
+            names.setdefault(hwa_id, name)
+    return names
 
 
 def workstation_list() -> QuerySet[Workstation]:
