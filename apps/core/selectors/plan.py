@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import CharField, Count, Func, Prefetch, QuerySet
 
 from apps.core.models import Job, JobAction, JobStatusEvent, JobStream, Workstation
 from apps.core.states import JobStatus, status_for
@@ -25,7 +26,7 @@ def job_detail_list() -> QuerySet[Job]:
     return job_list().prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
 
 
-# The values of an export row (apps.core.export.JOB_COLUMNS), read as plain tuples.
+# The columns of an export row (apps.core.export.JOB_COLUMNS) and the times among them.
 JOB_EXPORT_FIELDS = (
     "id",
     "hwa_id",
@@ -41,25 +42,60 @@ JOB_EXPORT_FIELDS = (
     "rerun_count",
     "updated_at",
 )
+_EXPORT_TIMES = ("stream__scheduled_time", "start", "end", "updated_at")
+_EXPORT_TIME_POSITIONS = tuple(JOB_EXPORT_FIELDS.index(name) for name in _EXPORT_TIMES)
 # Rows fetched from the database cursor at a time.
 EXPORT_FETCH_ROWS = 2000
 
 
+class IsoUtc(Func):
+    """A time as ISO 8601 text in UTC, written by PostgreSQL: psycopg parses a timestamptz
+    in Python (about 25 us), three quarters of an export's cost when it did."""
+
+    output_field = CharField()
+    # Fractions of a second only when there are some, without trailing zeros (as iso_utc).
+    template = (
+        "rtrim(rtrim(to_char(%(expressions)s AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z'"
+    )
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """`value` as IsoUtc writes it: 2026-03-01T06:05:00Z, 2026-03-01T06:05:00.25Z."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.rstrip("0").rstrip(".") + "Z"
+
+
 def job_export_rows(jobs: QuerySet[Job]) -> Iterator[tuple]:
-    """The rows of `jobs` (filtered and ordered by the caller) as tuples of JOB_EXPORT_FIELDS,
-    fetched EXPORT_FETCH_ROWS at a time: no model instances, no list of the whole plan.
+    """The rows of `jobs` (filtered and ordered by the caller) as tuples of plain values in
+    JOB_EXPORT_FIELDS order, times as ISO 8601 text in UTC, fetched EXPORT_FETCH_ROWS at a
+    time: no model instances, no list of the whole plan.
 
     On PostgreSQL the iterator reads a server-side cursor. Outside a transaction Django
     declares it WITH HOLD, which makes PostgreSQL run the whole query and keep its result
     before the first row comes back; inside one it streams, and the export is one
     consistent snapshot of the plan however long the client takes to read it.
     """
-    rows = jobs.values_list(*JOB_EXPORT_FIELDS).iterator(chunk_size=EXPORT_FETCH_ROWS)
     if connection.vendor != "postgresql":
-        yield from rows
+        yield from _times_as_text(_export_values(jobs, JOB_EXPORT_FIELDS))
         return
+    fields = [IsoUtc(name) if name in _EXPORT_TIMES else name for name in JOB_EXPORT_FIELDS]
     with transaction.atomic():
-        yield from rows
+        yield from _export_values(jobs, fields)
+
+
+def _export_values(jobs: QuerySet[Job], fields) -> Iterator[tuple]:
+    return jobs.values_list(*fields).iterator(chunk_size=EXPORT_FETCH_ROWS)
+
+
+def _times_as_text(rows: Iterator[tuple]) -> Iterator[tuple]:
+    for row in rows:
+        values = list(row)
+        for i in _EXPORT_TIME_POSITIONS:
+            values[i] = iso_utc(values[i])
+        yield tuple(values)
 
 
 def job_names_by_hwa_id(hwa_ids: Iterable[str]) -> dict[str, str]:

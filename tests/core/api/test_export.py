@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -314,10 +314,18 @@ def test_a_client_that_goes_away_mid_download_ends_the_database_read(viewer_clie
 
 def test_times_are_utc_whatever_the_time_zone(settings, viewer_client):
     settings.TIME_ZONE = "Europe/Paris"
-    JobFactory(start=datetime(2026, 7, 1, 10, tzinfo=UTC), end=None, stream=JobStreamFactory())
+    paris = timezone.get_fixed_timezone(120)
+    JobFactory(
+        start=datetime(2026, 7, 1, 12, tzinfo=paris),
+        end=None,
+        updated_at=datetime(2026, 7, 1, 10, 0, 1, 250000, tzinfo=UTC),
+        stream=JobStreamFactory(scheduled_time=datetime(2026, 7, 1, 9, 59, 59, 999999, tzinfo=UTC)),
+    )
 
     rows = _ndjson_rows(viewer_client.get(EXPORT, {"format": "ndjson"}))
 
     assert rows[0]["start"] == "2026-07-01T10:00:00Z"
     assert rows[0]["end"] is None
-    assert timedelta(0) <= timezone.now() - datetime.fromisoformat(rows[0]["updated_at"])
+    # Fractions of a second when there are some, without trailing zeros.
+    assert rows[0]["updated_at"] == "2026-07-01T10:00:01.25Z"
+    assert rows[0]["stream_scheduled_time"] == "2026-07-01T09:59:59.999999Z"
