@@ -25,7 +25,7 @@ NDJSON = "ndjson"
 FORMATS = (CSV, NDJSON)
 CONTENT_TYPES = {CSV: "text/csv; charset=utf-8", NDJSON: "application/x-ndjson"}
 # Rows per chunk written to the client: big enough that a chunk is worth a write (about
-# 150 KB), small enough that its memory does not matter.
+# 150 KB of CSV, 300 KB of NDJSON), small enough that its memory does not matter.
 CHUNK_ROWS = 1000
 
 # The columns of a job export, in file order (CSV header, NDJSON keys): the list API's
