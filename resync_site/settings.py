@@ -327,13 +327,15 @@ def _rate(name: str, default: str) -> str | None:
     return value
 
 
-# Rate limits (apps/security/throttling.py): per client IP, user, API key, login attempts.
+# Rate limits (apps/security/throttling.py): per client IP, user, API key, login attempts,
+# plan exports.
 RESYNC_THROTTLE_RATES = {
     "anon": _rate("RESYNC_THROTTLE_ANON", "300/min"),
     "user": _rate("RESYNC_THROTTLE_USER", "1200/min"),
     "api_key": _rate("RESYNC_THROTTLE_API_KEY", "1200/min"),
     "login": _rate("RESYNC_THROTTLE_LOGIN", "10/min"),
     "csp_report": _rate("RESYNC_THROTTLE_CSP_REPORT", "120/min"),
+    "export": _rate("RESYNC_THROTTLE_EXPORT", "10/min"),
 }
 RESYNC_THROTTLE_CACHE = "throttle"
 

@@ -18,7 +18,9 @@ Rates (`settings.RESYNC_THROTTLE_RATES`, "N/s|min|hour|day", None = off):
 - api_key: API key requests, per key;
 - login: every login attempt (token, admin, browsable API), per client IP, checked by
   apps.security.login before any password is hashed;
-- csp_report: CSP violation reports (sent by browsers without credentials), per client IP.
+- csp_report: CSP violation reports (sent by browsers without credentials), per client IP;
+- export: plan exports (each may stream the whole plan), per API key, user or client IP, on
+  top of the general rates.
 """
 
 from __future__ import annotations
@@ -142,6 +144,20 @@ class ApiKeyThrottle(SharedRateThrottle):
 
     def get_cache_key(self, request, view) -> str | None:
         return request.auth.prefix if _is_api_key(request.auth) else None
+
+
+class ExportThrottle(SharedRateThrottle):
+    """Plan exports, per API key, user, or client IP: one streams up to the whole plan, so
+    they get a rate of their own, far below that of page reads."""
+
+    scope = "export"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if _is_api_key(request.auth):
+            return f"key:{request.auth.prefix}"
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return self.get_ident(request) or None
 
 
 class LoginThrottle(SharedRateThrottle):

@@ -171,9 +171,11 @@ def gunicorn(
     workers: int = 2,
     threads: int = 4,
     ready_path: str = "/api/v1/health/",
+    port: int | None = None,
 ) -> Iterator[Server]:
-    """Start gunicorn (gthread, resync_site/gunicorn.conf.py's hooks); wait for `ready_path`."""
-    port = free_port()
+    """Start gunicorn (gthread, resync_site/gunicorn.conf.py's hooks) on `port` (default: a
+    free one); wait for `ready_path`."""
+    port = port or free_port()
     cmd = [
         PY,
         "-m",

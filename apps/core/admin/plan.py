@@ -6,10 +6,19 @@ The plan belongs to HWA; Resync only mirrors it, so nothing here is editable.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.text import slugify
 
 from apps.core.admin.readonly import ReadOnlyAdmin
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 from apps.security.permissions import VIEW_PLAN
+
+JOB_STATUS_CSS = "core/css/admin-job-status.css"
+
+
+def job_status_html(status: str) -> str:
+    """The high-level status as text after a mark in its colour (admin-job-status.css)."""
+    return format_html('<span class="job-status job-status--{}">{}</span>', slugify(status), status)
 
 
 class ListedByHwaFilter(admin.SimpleListFilter):
@@ -65,7 +74,7 @@ class JobAdmin(ReadOnlyAdmin):
         "name",
         "stream",
         "workstation",
-        "status",
+        "high_level_status",
         "internal_state",
         "return_code",
         "start",
@@ -78,6 +87,28 @@ class JobAdmin(ReadOnlyAdmin):
     list_select_related = ["stream__workstation", "workstation"]
     inlines = [JobStatusEventInline]
     show_full_result_count = False  # a COUNT(*) over the whole plan on every page is waste
+    # The status is computed by the database (not a form field): shown read-only, in place.
+    fields = [
+        "name",
+        "hwa_id",
+        "high_level_status",
+        "internal_state",
+        "stream",
+        "workstation",
+        "return_code",
+        "start",
+        "end",
+        "rerun_count",
+        "updated_at",
+    ]
+    readonly_fields = ["high_level_status"]
+
+    class Media:
+        css = {"all": [JOB_STATUS_CSS]}
+
+    @admin.display(description="status", ordering="status")
+    def high_level_status(self, job: Job) -> str:
+        return job_status_html(job.status)
 
 
 @admin.register(JobStatusEvent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.core import export
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
 from apps.core.states import JobStatus
 
@@ -83,3 +84,11 @@ class JobStatusSummarySerializer(serializers.Serializer):
     by_status = CountsSerializer()
     by_internal_state = CountsSerializer()
     by_workstation = CountsSerializer()
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    """The export's own query parameter (the filters are the job list's)."""
+
+    format = serializers.ChoiceField(
+        choices=export.FORMATS, default=export.CSV, help_text="File format of the export."
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
         name="job-action",
     ),
     path("jobs/status/", views.JobStatusSummaryView.as_view(), name="job-status-summary"),
+    path("jobs/export/", views.JobExportView.as_view(), name="job-export"),
     path("config/pools/", pools.PoolConfigListView.as_view(), name="pool-config-list"),
     path("config/pools/<str:name>/", pools.PoolConfigDetailView.as_view(), name="pool-config"),
     path("pools/stats/", pools.PoolStatsView.as_view(), name="pool-stats"),

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
-from apps.core import selectors
+from apps.core import export, selectors
 from apps.core.api import serializers
-from apps.core.api.base import BaseAPIView, PlanFreshnessMixin, ReadOnlyViewSet
+from apps.core.api.base import (
+    BaseAPIView,
+    PlanFreshnessMixin,
+    ReadOnlyViewSet,
+    StrictQueryParamsMixin,
+)
 from apps.core.api.caching import cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
+from apps.core.selectors.sync import plan_date
 from apps.security.permissions import VIEW_PLAN
+from apps.security.throttling import ExportThrottle
+
+JOB_ORDERING_FIELDS = [
+    "id",
+    "name",
+    "status",
+    "internal_state",
+    "start",
+    "end",
+    "return_code",
+    "rerun_count",
+    "updated_at",
+]
 
 
 class JobViewSet(ReadOnlyViewSet):
@@ -21,17 +47,7 @@ class JobViewSet(ReadOnlyViewSet):
     queryset = selectors.job_list()
     serializer_class = serializers.JobSerializer
     filterset_class = JobFilter
-    ordering_fields = [
-        "id",
-        "name",
-        "status",
-        "internal_state",
-        "start",
-        "end",
-        "return_code",
-        "rerun_count",
-        "updated_at",
-    ]
+    ordering_fields = JOB_ORDERING_FIELDS
     ordering = ["id"]
 
     def get_queryset(self):
@@ -53,6 +69,69 @@ class JobViewSet(ReadOnlyViewSet):
             f"job:{kwargs['pk']}",
             lambda: super(JobViewSet, self).retrieve(request, *args, **kwargs),
         )
+
+
+class JobExportView(StrictQueryParamsMixin, PlanFreshnessMixin, generics.ListAPIView):
+    """The jobs of the current plan as one CSV or NDJSON file, streamed.
+
+    The list's filters and ordering, no pagination: every matching job, read from a database
+    cursor and written a chunk at a time (apps/core/export.py), so memory stays flat whatever
+    the plan's size. `format` names the file format here, not DRF's renderer: errors are
+    always JSON problems.
+    """
+
+    required_permission = VIEW_PLAN
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ExportThrottle]
+    renderer_classes = [JSONRenderer]  # problems only; the export itself is not rendered
+    queryset = selectors.job_list().select_related(None)  # rows are read as values
+    filterset_class = JobFilter
+    ordering_fields = JOB_ORDERING_FIELDS
+    ordering = ["id"]
+    pagination_class = None
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # `?format=csv` would otherwise ask DRF for a renderer of that name (a 404).
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[serializers.ExportQuerySerializer],
+        responses={
+            (200, export.CONTENT_TYPES[export.CSV].split(";")[0]): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="The file, as an attachment named after the plan day: CSV "
+                "(RFC 4180, a header line) or NDJSON (one JSON object per line).",
+            ),
+            (200, export.CONTENT_TYPES[export.NDJSON]): OpenApiResponse(
+                OpenApiTypes.STR, description="NDJSON: one JSON object per line."
+            ),
+        },
+    )
+    def get(self, request: Request, *args, **kwargs) -> StreamingHttpResponse:
+        # A plain dict (the strict check refused a repeated `format`): DRF reads an empty
+        # value in a QueryDict as "not given", and `format=` is no format.
+        query = serializers.ExportQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data["format"]
+        filename = export.export_filename("jobs", plan_date(), fmt)
+        rows = selectors.job_export_rows(self.filter_queryset(self.get_queryset()))
+        body = export.chunks(rows, fmt)
+        # The first chunk is read here, inside the request's database deadline: a database
+        # that cannot answer is a 503 problem, not a download cut off after its headers.
+        first = next(body, b"")
+        content_type = export.CONTENT_TYPES[fmt]
+        response = StreamingHttpResponse(_stream(first, body, rows), content_type=content_type)
+        response["Content-Disposition"] = export.attachment_header(filename)
+        return response
+
+
+def _stream(first: bytes, body: Iterator[bytes], rows: Iterator[tuple]) -> Iterator[bytes]:
+    try:
+        yield first
+        yield from body
+    finally:
+        # Closed with the response, even when the client went away mid-download: the
+        # database cursor and its transaction end now, not whenever the generator is freed.
+        rows.close()
 
 
 class JobStatusSummaryView(PlanFreshnessMixin, BaseAPIView):

@@ -3,6 +3,7 @@
 from apps.core.selectors.plan import (
     RECENT_EVENTS,
     job_detail_list,
+    job_export_rows,
     job_list,
     job_status_summary,
     jobstream_list,
@@ -12,6 +13,7 @@ from apps.core.selectors.plan import (
 __all__ = [
     "RECENT_EVENTS",
     "job_detail_list",
+    "job_export_rows",
     "job_list",
     "job_status_summary",
     "jobstream_list",

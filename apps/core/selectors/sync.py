@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import DatabaseError
 from django.db.models import Max
@@ -115,6 +115,13 @@ def sync_run_latest_finished() -> SyncRun | None:
 def sync_heartbeat_latest() -> datetime | None:
     """When a plan sync process last said it was alive (None: never)."""
     return SyncHeartbeat.objects.aggregate(latest=Max("beat_at"))["latest"]
+
+
+def plan_date() -> date:
+    """The day (TIME_ZONE) of the mirrored plan: that of its last successful sync, or today
+    for a plan never synced (a demo plan). Names export files."""
+    synced_at = plan_freshness().synced_at
+    return timezone.localdate(synced_at) if synced_at is not None else timezone.localdate()
 
 
 def freshness_reset() -> None:

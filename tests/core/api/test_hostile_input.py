@@ -68,6 +68,7 @@ DELETED_USER = Body("deleted user's refresh token", _deleted_users_refresh_token
 JOBS = "/api/v1/jobs/"
 JOB = "/api/v1/jobs/{job}/"
 STATUS = "/api/v1/jobs/status/"
+EXPORT = "/api/v1/jobs/export/"
 ACTION = "/api/v1/jobs/{job}/actions/{action}/"
 WORKSTATIONS = "/api/v1/workstations/"
 WORKSTATION = "/api/v1/workstations/{workstation}/"
@@ -153,6 +154,7 @@ CASES = [
     row("GET", JOBS + "?stauts=Error", NONE, 400, "stauts"),
     row("GET", JOB + "?junk=1", NONE, 400, "junk"),
     row("GET", STATUS + "?junk=1", NONE, 400, "junk"),
+    row("GET", EXPORT + "?junk=1", NONE, 400, "junk"),
     row("POST", ACTION.replace("{action}", "rerun") + "?junk=1", NONE, 400, "junk"),
     row("GET", WORKSTATIONS + "?junk=1", NONE, 400, "junk"),
     row("GET", WORKSTATION + "?junk=1", NONE, 400, "junk"),
@@ -199,6 +201,15 @@ CASES = [
     row("GET", JOBS + "?status=Error&status=Held", NONE, 200, None),
     # Choices: unknown values are a 400; known ones match in any case.
     row("GET", JOBS + "?status=Bogus", NONE, 400, "status"),
+    # The export's `format` is its file format, not DRF's renderer: a bad one names it.
+    row("GET", EXPORT + "?format=xlsx", NONE, 400, "format"),
+    row("GET", EXPORT + "?format=", NONE, 400, "format"),
+    row("GET", EXPORT + "?format=csv&format=ndjson", NONE, 400, "format"),
+    row("GET", EXPORT + "?format=csv&status=Bogus", NONE, 400, "status"),
+    row("GET", EXPORT + "?format=ndjson&page=2", NONE, 400, "page"),
+    row("GET", EXPORT + "?q=" + "x" * 65, NONE, 400, "q"),
+    row("GET", EXPORT + "?start_after=" + PLUS16, NONE, 400, "start_after"),
+    row("POST", EXPORT, EMPTY_OBJECT, 405, None),
     row("GET", STREAMS + "?state=Bogus", NONE, 400, "state"),
     row("GET", JOBS + "?status=error", NONE, 200, None),
     row("GET", JOBS + "?internal_state=abend", NONE, 200, None),
