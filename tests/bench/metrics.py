@@ -7,8 +7,8 @@
    each side keeps its best round. Target: the middleware costs < 5 % of the cached read's
    throughput.
 2. Health, with the middleware: ``health/``, ``health/ready/`` and ``health/live/`` next to
-   a plain Django view (``/bench/plain/``, tests/bench/urls.py): the checks run at most once a second per
-   process, so health should cost about what a plain view does.
+   a plain Django view (``/bench/plain/``, tests/bench/urls.py): the checks run at most
+   once a second per process, so health should cost about what a plain view does.
 
 Options: ``--duration`` (wrk seconds per run, 10), ``--connections`` (64), ``--rounds`` (2),
 ``--jobs`` (demo plan size, 100,000). Databases: ``BENCH_DATABASE_URL`` (resync_bench),
