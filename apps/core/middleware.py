@@ -68,7 +68,8 @@ class RequestIdMiddleware:
         finally:
             _current_request.reset(request_token)
             _current_request_id.reset(token)
-        response[REQUEST_ID_HEADER] = request_id
+        # A view may adopt an id the client gave in its body (the assistant's request_id).
+        response[REQUEST_ID_HEADER] = getattr(request, "request_id", request_id)
         return response
 
 

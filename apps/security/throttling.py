@@ -18,7 +18,9 @@ Rates (`settings.RESYNC_THROTTLE_RATES`, "N/s|min|hour|day", None = off):
 - api_key: API key requests, per key;
 - login: every login attempt (token, admin, browsable API), per client IP, checked by
   apps.security.login before any password is hashed;
-- csp_report: CSP violation reports (sent by browsers without credentials), per client IP.
+- csp_report: CSP violation reports (sent by browsers without credentials), per client IP;
+- assistant, assistant_api_key: questions to the assistant and confirmations of its
+  proposals (each may cost model calls), per user and per API key, on top of user/api_key.
 """
 
 from __future__ import annotations
@@ -142,6 +144,18 @@ class ApiKeyThrottle(SharedRateThrottle):
 
     def get_cache_key(self, request, view) -> str | None:
         return request.auth.prefix if _is_api_key(request.auth) else None
+
+
+class AssistantUserThrottle(UserThrottle):
+    """Assistant requests authenticated as a user, per user (model calls are expensive)."""
+
+    scope = "assistant"
+
+
+class AssistantApiKeyThrottle(ApiKeyThrottle):
+    """Assistant requests authenticated with an API key, per key."""
+
+    scope = "assistant_api_key"
 
 
 class LoginThrottle(SharedRateThrottle):
