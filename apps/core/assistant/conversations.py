@@ -23,7 +23,8 @@ HISTORY_MESSAGES = 10
 
 def conversation_list(*, user: Any) -> QuerySet[Conversation]:
     """The user's conversations, latest first, with their message counts."""
-    return Conversation.objects.filter(user=user).annotate(message_count=Count("messages"))
+    rows = Conversation.objects.filter(user=user).annotate(message_count=Count("messages"))
+    return rows.order_by("-updated_at", "-id")  # a GROUP BY query drops Meta.ordering
 
 
 def conversation_get(*, user: Any, conversation_id: int) -> Conversation:

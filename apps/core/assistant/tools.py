@@ -227,7 +227,10 @@ def job_detail(args: dict, context: ToolContext) -> ToolResult:
     job = selectors.job_detail_list().filter(pk=args["job_id"]).first()
     if job is None:
         raise ToolError(JOB_NOT_FOUND.format(id=args["job_id"]))
-    events = [{"from": e.from_state, "to": e.to_state, "at": _iso(e.at)} for e in job.recent_events]
+    events = [
+        {"from_status": e.from_state, "to_status": e.to_state, "at": _iso(e.at)}
+        for e in job.recent_events
+    ]
     data = {**job_row(job), "rerun_count": job.rerun_count, "events": events}
     return ToolResult(data, jobs=_jobs([job]))
 
@@ -260,7 +263,7 @@ def stream_detail(args: dict, context: ToolContext) -> ToolResult:
             "name": stream.name,
             "workstation": stream.workstation.name,
             "scheduled_time": _iso(stream.scheduled_time),
-            "state": stream.state,
+            "status": stream.state,  # the stream's internal state, as HWA reports it
             "job_count": stream.job_count,
         },
         "jobs_by_status": _counts(Job.objects.filter(stream=stream)),
@@ -329,13 +332,12 @@ def propose_action(args: dict, context: ToolContext) -> ToolResult:
     )
     context.proposals.append(proposal)
     data = {
-        "proposal": {
-            "job_id": job.pk,
-            "job": job.name,
-            "action": proposal.action,
-            "allowed": proposal.allowed,
-            "status": "awaiting the user's confirmation; nothing was done",
-        }
+        "proposal_id": proposal.pk,
+        "job_id": job.pk,
+        "job": job.name,
+        "action": proposal.action,
+        "allowed": proposal.allowed,
+        "status": "awaiting the user's confirmation; nothing was done",
     }
     return ToolResult(data, jobs=_jobs([job]))
 

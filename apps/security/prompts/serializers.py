@@ -2,7 +2,8 @@
 
 prompt      1 to 10,000 characters; refused when it is an SQL-injection probe (the
             error mentions "injection", code "injection") or mostly encoded data
-model       optional, ^[a-zA-Z0-9\\-_/.]+$, at most 100 characters
+model       optional, ^[a-zA-Z0-9\\-_/.]+$, at most 100 characters; recorded in the
+            audit row (the configured model answers)
 request_id  optional UUID; the view generates one when absent and echoes it
 client_ip   optional, a valid IPv4 or IPv6 address: validated and recorded, never trusted
             (the address used is the connection's, apps/security/client_ip.py)
@@ -24,11 +25,28 @@ INJECTION_CODE = "injection"
 ENTROPY_CODE = "entropy"
 
 
+class StrictCharField(serializers.CharField):
+    """Text given as a JSON string; DRF's CharField would also take 5 or true as "5"."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PromptRequestSerializer(StrictInputMixin, serializers.Serializer):
     """An LLM request as the seed's security plan validates it."""
 
-    prompt = serializers.CharField(min_length=1, max_length=PROMPT_MAX, trim_whitespace=False)
-    model = serializers.CharField(
+    prompt = StrictCharField(
+        min_length=1,
+        max_length=PROMPT_MAX,
+        trim_whitespace=False,
+        # Not blank: in the schema too, so generated clients know a blank prompt is refused.
+        validators=[RegexValidator(r"\S", "The prompt is blank.", code="blank")],
+    )
+    model = StrictCharField(
         required=False,
         max_length=MODEL_MAX,
         validators=[RegexValidator(MODEL_PATTERN)],
@@ -43,8 +61,6 @@ class PromptRequestSerializer(StrictInputMixin, serializers.Serializer):
     )
 
     def validate_prompt(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("The prompt is blank.", code="blank")
         rule = injection_rule(value)
         if rule is not None:
             raise serializers.ValidationError(INJECTION.format(rule=rule), code=INJECTION_CODE)

@@ -102,6 +102,9 @@ def test_one_checksum_in_a_real_question_passes():
     [
         ({"prompt": ""}, "prompt"),
         ({"prompt": "   "}, "prompt"),
+        ({"prompt": 5}, "prompt"),
+        ({"prompt": True}, "prompt"),
+        ({"prompt": "ok", "model": 4}, "model"),
         ({"prompt": "x" * 10_001}, "prompt"),
         ({"prompt": "ok", "model": "gpt 4"}, "model"),
         ({"prompt": "ok", "model": "m" * 101}, "model"),

@@ -145,7 +145,7 @@ def test_job_detail_has_the_events(plan):
     result = tool_call("job_detail", {"job_id": plan["late"].pk}, context())
 
     assert result.data["name"] == "PAY_RUN#01"
-    assert result.data["events"][0]["to"] == "ABEND"
+    assert result.data["events"][0]["to_status"] == "ABEND"
     assert tool_call("job_detail", {"job_id": 99_999_999}, context()).error
 
 
@@ -192,7 +192,7 @@ def test_propose_action_records_a_proposal_only_when_asked(plan):
     assert refused.error
     assert "does not ask" in refused.data["error"]
     assert not proposed.error
-    assert proposed.data["proposal"]["allowed"] is False  # may_act was not given
+    assert proposed.data["allowed"] is False  # may_act was not given
     proposal = ActionProposal.objects.get()
     assert (proposal.action, proposal.job_hwa_id, proposal.used_at) == ("rerun", job.hwa_id, None)
     assert asked.proposals == [proposal]
