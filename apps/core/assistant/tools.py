@@ -53,9 +53,11 @@ MAX_QUERIES = {
     "job_detail": 2,
     "stream_detail": 3,
     "workstation_detail": 3,
-    "sync_freshness": 4,
+    # freshness (2 queries, kept a second) and the sync health check (up to 5, with an
+    # enabled HWA connection and a run in progress)
+    "sync_freshness": 7,
     "health": 0,  # the health checks run in their own threads and connections
-    "propose_action": 6,
+    "propose_action": 2,  # the job, the proposal row
 }
 
 
