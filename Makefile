@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The web server's port: `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: run reset test lint format bench clean
+.PHONY: run serve reset test lint format bench loadtest clean
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 # exits non-zero on any failure, and so does make.
 run: $(STAMP)
 	$(PY) manage.py run_embedded --port $(PORT) --jobs 5000
+
+# The production server (granian; README: Production) on this checkout's settings: set the
+# production environment first. WEB_CONCURRENCY and RESYNC_SERVER_THREADS size it.
+serve: $(STAMP)
+	$(PY) -m resync_site.serve --bind 127.0.0.1:$(PORT)
 
 # Start the embedded default over: a new SQLite database and new development secrets (the
 # demo admin gets a new password). A PostgreSQL DATABASE_URL is never dropped from here.
@@ -47,6 +52,7 @@ format: $(STAMP)
 
 # Each benchmark prints its own table; together they take about twelve minutes.
 bench: $(STAMP)
+	$(PY) -m tests.bench.serving
 	$(PY) -m tests.bench.baseline
 	$(PY) -m tests.bench.sync
 	$(PY) -m tests.bench.pools
@@ -55,6 +61,11 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.login_flood
 	$(PY) -m tests.bench.security_events
 	$(PY) -m tests.bench.metrics
+
+# The seed's Locust profile (1,000 users, 50/s, 60 s; FULL=1: the seed's 5 minutes) against
+# `make serve`'s server on PostgreSQL + Redis; prints p50/p95/p99, failures, CPU and RSS.
+loadtest: $(STAMP)
+	$(PY) -m tests.bench.loadtest $(if $(FULL),--full)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

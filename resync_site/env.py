@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,6 +74,15 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str) -> str:
+    """An http(s) URL with a host; anything else fails at start-up naming the variable."""
+    value = _raw(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL with a host, not {value!r}")
+    return value
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

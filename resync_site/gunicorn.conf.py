@@ -1,7 +1,7 @@
 """gunicorn settings for Resync: `gunicorn -c resync_site/gunicorn.conf.py` (README: Production).
 
-The command line wins over this file; bind, workers (WEB_CONCURRENCY) and threads are
-usually given there.
+The command line wins over this file; bind is usually given there, workers come from
+WEB_CONCURRENCY and threads from RESYNC_SERVER_THREADS (resync_site/serving.py).
 
 Metrics with several workers: each worker writes its metrics to files in
 PROMETHEUS_MULTIPROC_DIR and the one answering GET /metrics adds them all up. Unset, a new
@@ -25,10 +25,11 @@ from apps.monitoring.multiprocess import (  # (after the path above)
     worker_exited,
 )
 from resync_site.env import env_bool, env_list
+from resync_site.serving import server_threads
 
 wsgi_app = "resync_site.wsgi:application"
 worker_class = "gthread"
-threads = 4
+threads = server_threads()  # RESYNC_SERVER_THREADS, which manage.py check sizes too
 
 # gunicorn takes X-Forwarded-Proto (and its other "secure scheme" headers) as proof of HTTPS
 # from the addresses in forwarded_allow_ips, by default 127.0.0.1 whatever Django is told, so

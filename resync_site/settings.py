@@ -27,6 +27,7 @@ from resync_site.env import (
     env_list,
     env_required,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -441,6 +442,8 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components (`...Request`): required non-blank strings
     # say minLength 1 and read-only fields are left out, as the server reads them.
     "COMPONENT_SPLIT_REQUEST": True,
+    # The seed's unversioned paths answer too, but only the v1 paths are documented.
+    "PREPROCESSING_HOOKS": ["resync_site.seed_aliases.exclude_seed_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.core.states.JobStatus",
         "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
@@ -463,7 +466,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", PROD
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", PRODUCTION)
 # Load balancers and orchestrators probe health over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^api/health$"]  # and the seed's alias
 # X-Forwarded-Proto is believed only behind a TLS proxy; resync_site/gunicorn.conf.py makes
 # gunicorn follow the same switch (its default believes it from 127.0.0.1 regardless).
 DJANGO_BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
@@ -582,6 +585,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=1.0)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "resync@localhost")
+
+# --- Assistant (README: Assistant) ----------------------------------------------------
+# Where a new AssistantConfig points: the bundled model simulator that `make run` starts
+# (its port is the web server's plus 100). A real model is set in the admin instead.
+RESYNC_LLM_URL = env_url("RESYNC_LLM_URL", "http://127.0.0.1:8100/v1")
 
 # --- History retention ----------------------------------------------------------------
 # Days each kind of history is kept; `prune_history` and the sync loop delete older rows.

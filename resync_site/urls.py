@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("apps.monitoring.api.scrape_urls")),
+    path("", include("resync_site.seed_aliases")),
 ]
 
 handler404 = "apps.core.api.errors.handler404"

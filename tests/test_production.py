@@ -1,6 +1,7 @@
 """The README's production section, followed step by step: its environment passes
 `check --deploy` with no warning, and a server started as it says (migrate, collectstatic,
-gunicorn with resync_site/gunicorn.conf.py behind a TLS proxy) serves the admin login page,
+granian through `python -m resync_site.serve`, or gunicorn with
+resync_site/gunicorn.conf.py, behind a TLS proxy) serves the admin login page,
 its static files and the full header set, over production settings (DEBUG off).
 
 The servers get an SQLite file of their own and no Redis, in both modes: what is checked
@@ -92,6 +93,7 @@ def test_the_readme_lists_each_step_this_test_takes():
         "manage.py check --deploy",
         "manage.py createsuperuser",
         "manage.py grant_role",
+        "python -m resync_site.serve",
         "gunicorn -c resync_site/gunicorn.conf.py",
         "manage.py sync_plan --loop",
         "manage.py flush_expired_tokens",
@@ -126,9 +128,10 @@ def deployed(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def server(deployed) -> Iterator[harness.Server]:
-    with harness.gunicorn(deployed, workers=1, threads=2) as running:
+@pytest.fixture(params=sorted(harness.SERVERS))
+def server(request, deployed) -> Iterator[harness.Server]:
+    """The production server (granian) and the documented alternative (gunicorn)."""
+    with harness.SERVERS[request.param](deployed, workers=1, threads=2) as running:
         yield running
 
 
@@ -146,7 +149,8 @@ def test_the_admin_login_page_is_served_with_its_static_files(server):
             assert name in page.headers, name
         assert page.headers["X-XSS-Protection"] == "0"
         assert "preload" in page.headers["Strict-Transport-Security"]
-        assert page.headers["Server"] == "gunicorn"  # no version; the proxy replaces it
+        # The server's name, no version (the proxy replaces it).
+        assert page.headers["Server"] in {"gunicorn", "granian"}
 
 
 @pytest.mark.slow
@@ -180,9 +184,10 @@ def test_migrate_seeded_the_documented_cors_origin(server):
 
 
 @pytest.mark.slow
-def test_gunicorn_believes_x_forwarded_proto_only_behind_a_tls_proxy(deployed):
+@pytest.mark.parametrize("name", sorted(harness.SERVERS))
+def test_x_forwarded_proto_is_believed_only_behind_a_tls_proxy(deployed, name):
     env = {**deployed, "DJANGO_BEHIND_TLS_PROXY": "0"}
-    with harness.gunicorn(env, workers=1, threads=2) as running:
+    with harness.SERVERS[name](env, workers=1, threads=2) as running:
         spoofed = httpx.get(f"{running.url}/admin/login/", headers=AS_THE_PROXY, timeout=30)
     # gunicorn's own default would take the header from 127.0.0.1 and serve the page (200).
     assert spoofed.status_code == 301

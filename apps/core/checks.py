@@ -3,15 +3,14 @@ also asks PostgreSQL for its max_connections)."""
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 from apps.core.selectors.pools import pool_config_get
+from resync_site.env import env_int
+from resync_site.serving import server_threads, server_workers
 
-DEFAULT_WEB_CONCURRENCY = 2
 DEFAULT_DB_MAX_CONNECTIONS = 100
 # Connections PostgreSQL keeps for superusers, plus psql/migrations/the sync loop.
 RESERVED_CONNECTIONS = 5
@@ -24,18 +23,17 @@ POOL_TOO_BIG_HINT = (
     "Lower max_size (admin, PUT /api/v1/config/pools/database/ or DB_POOL_MAX_SIZE) or "
     "WEB_CONCURRENCY, or raise max_connections (DB_MAX_CONNECTIONS tells this check)."
 )
+THREADS_ABOVE_POOL = (
+    "Each server process runs {threads} threads (RESYNC_SERVER_THREADS) but its database "
+    "pool holds {max_size} connections: under load the extra threads wait for a connection "
+    "and answer 503 after DB_REQUEST_TIMEOUT."
+)
+THREADS_ABOVE_POOL_HINT = "Lower RESYNC_SERVER_THREADS or raise the pool's max_size."
 MIN_ABOVE_MAX = "DB_POOL_MIN_SIZE ({min}) is above DB_POOL_MAX_SIZE ({max})."
 CONN_MAX_AGE_WITH_POOL = "CONN_MAX_AGE is {age} but the database uses a connection pool."
 LIFETIME_NOT_ABOVE_IDLE = (
     "DB_POOL_MAX_LIFETIME ({life} s) is not above DB_POOL_MAX_IDLE ({idle} s)."
 )
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 def _database_settings() -> dict:
@@ -48,7 +46,7 @@ def _pool_options() -> dict:
 
 
 def _budget_warning(max_size: int, limit: int) -> list[Warning]:
-    workers = _env_int("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY)
+    workers = server_workers()
     usable = limit - RESERVED_CONNECTIONS
     total = max_size * workers
     if total <= usable:
@@ -94,9 +92,18 @@ def pool_settings_check(app_configs=None, **kwargs) -> list:
             )
         )
     if high:
-        limit = _env_int("DB_MAX_CONNECTIONS", DEFAULT_DB_MAX_CONNECTIONS)
+        limit = env_int("DB_MAX_CONNECTIONS", DEFAULT_DB_MAX_CONNECTIONS, minimum=1)
         problems += _budget_warning(high, limit)
+        problems += _threads_warning(high)
     return problems
+
+
+def _threads_warning(max_size: int) -> list[Warning]:
+    threads = server_threads()
+    if threads <= max_size:
+        return []
+    message = THREADS_ABOVE_POOL.format(threads=threads, max_size=max_size)
+    return [Warning(message, hint=THREADS_ABOVE_POOL_HINT, id="core.W004")]
 
 
 @register(Tags.database)

@@ -13,6 +13,13 @@ password change, a deactivation or a deletion ends every token within USER_CACHE
 Likewise an access token whose sign-in (token family) was logged out or revoked for reuse
 stops working within that time: the family's state is cached the same way.
 
+A token's signature and claims are verified once per process: the verified token is kept,
+keyed by its exact bytes, until its `exp` (a bounded LRU, VERIFIED_TOKENS_MAX entries). That
+check costs more than the rest of a cached read together (issue 12's profile), and its
+outcome cannot change before `exp`: the same bytes carry the same signature and claims.
+What can change, the user, their password and the sign-in's family, is still checked on
+every request against the cached row, so revocation works as before.
+
 While the database cannot be read, the last row read (up to OUTAGE_USER_SECONDS old) keeps
 authenticating its tokens, so cached plan reads are served through a database outage. No
 one can change a user while the database is down; the exposure is a change made in the
@@ -21,8 +28,10 @@ last seconds before the outage in another process, for a user who sent no reques
 
 from __future__ import annotations
 
+import threading
 import time
 
+from cachetools import TLRUCache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import DatabaseError
@@ -39,6 +48,7 @@ USER_CACHE_SECONDS = 5
 NO_USER_CLAIM = "Token contained no recognizable user identification"
 FAMILY_REVOKED = "This sign-in was ended (logout, or a refresh token was reused)."
 OUTAGE_USER_SECONDS = 300
+VERIFIED_TOKENS_MAX = 4096
 
 # key -> (user or family state, monotonic time it was read); fresh for USER_CACHE_SECONDS,
 # kept OUTAGE_USER_SECONDS for the outage fallback.
@@ -51,8 +61,32 @@ _users = ShardedCache(
 )
 
 
+def _until_expiry(_raw: bytes, token, _now: float) -> float:
+    return token.payload["exp"]  # simplejwt verified that it exists; epoch seconds
+
+
+def _clock() -> float:
+    """Wall-clock seconds, as `exp` is (a seam for tests)."""
+    return time.time()
+
+
+# raw token bytes -> the verified token, until its exp.
+_verified = TLRUCache(maxsize=VERIFIED_TOKENS_MAX, ttu=_until_expiry, timer=lambda: _clock())
+_verified_lock = threading.Lock()  # cachetools caches are not thread-safe
+
+
 class CachedUserJWTAuthentication(JWTAuthentication):
-    """JWT bearer authentication that re-reads the user at most every few seconds."""
+    """JWT bearer authentication that verifies each token once and re-reads the user at most
+    every few seconds."""
+
+    def get_validated_token(self, raw_token: bytes):
+        with _verified_lock:
+            token = _verified.get(raw_token)
+        if token is None:
+            token = super().get_validated_token(raw_token)  # raises on a bad token
+            with _verified_lock:
+                _verified[raw_token] = token
+        return token
 
     def get_user(self, validated_token):
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
@@ -96,6 +130,11 @@ def _remembered(key: str, load):
         return entry[0]  # the database is unavailable: the last value read
     _users.set(key, (value, now))
     return value
+
+
+def forget_verified_tokens() -> None:
+    with _verified_lock:
+        _verified.clear()
 
 
 def forget_user(*, user_id) -> None:

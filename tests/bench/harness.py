@@ -142,6 +142,7 @@ class Server:
     process: subprocess.Popen
     url: str
     started_at: float
+    ready_s: float = 0.0  # seconds from the process start to the first healthy answer
 
     def worker_pids(self) -> list[int]:
         pids = []
@@ -197,11 +198,47 @@ def gunicorn(
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
     try:
-        wait_healthy(server, path=ready_path)
+        server.ready_s = wait_healthy(server, path=ready_path)
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@contextmanager
+def granian(
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 8,
+    ready_path: str = "/api/v1/health/",
+) -> Iterator[Server]:
+    """Start the production server (`python -m resync_site.serve`: granian, README:
+    Production); wait for `ready_path`."""
+    port = free_port()
+    cmd = [
+        PY,
+        "-m",
+        "resync_site.serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    server = Server(process, f"http://127.0.0.1:{port}", started)
+    try:
+        server.ready_s = wait_healthy(server, path=ready_path)
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+SERVERS = {"granian": granian, "gunicorn": gunicorn}
 
 
 def wait_healthy(server: Server, timeout: float = 60, path: str = "/api/v1/health/") -> float:
@@ -209,14 +246,14 @@ def wait_healthy(server: Server, timeout: float = 60, path: str = "/api/v1/healt
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
+            raise RuntimeError("the server exited during start-up")
         try:
             if httpx.get(f"{server.url}{path}", timeout=2).status_code == 200:
                 return time.perf_counter() - server.started_at
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
-    raise RuntimeError("gunicorn did not become healthy")
+    raise RuntimeError("the server did not become healthy")
 
 
 @dataclass

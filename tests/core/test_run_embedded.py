@@ -25,6 +25,7 @@ from apps.core.management.commands.ensure_demo_admin import ADMIN_NOT_IN_FILE
 from apps.core.management.commands.run_embedded import (
     CHILD_EXITED,
     HWA_PORT_BUSY,
+    LLM_PORT_BUSY,
     PORT_BUSY,
     UNREADABLE_REPLACED,
 )
@@ -87,6 +88,15 @@ def test_a_busy_simulator_port_fails_in_one_line_before_touching_anything(tmp_pa
     result = _run(tmp_path, "--port", str(free_port()), "--hwa-port", str(busy_port))
 
     assert _one_error_line(result) == HWA_PORT_BUSY.format(port=busy_port, host="127.0.0.1")
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_a_busy_model_simulator_port_fails_in_one_line_before_touching_anything(
+    tmp_path, busy_port
+):
+    result = _run(tmp_path, "--port", str(free_port()), "--llm-port", str(busy_port))
+
+    assert _one_error_line(result) == LLM_PORT_BUSY.format(port=busy_port, host="127.0.0.1")
     assert not (tmp_path / "db.sqlite3").exists()
 
 
@@ -160,6 +170,28 @@ def test_a_second_instance_leaves_the_first_ones_connection_alone(tmp_path):
         assert _base_url(database) != first_sim
         assert _stop(second) == 0
         assert _base_url(database) == first_sim  # handed back to the first instance
+    finally:
+        assert _stop(first) == 0
+
+
+def _assistant_url(database: Path) -> str:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT base_url FROM core_assistantconfig").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_the_assistant_is_pointed_at_the_model_simulator_and_handed_back(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    first = _start(tmp_path, free_port(), "first.log")
+    try:
+        first_url = _assistant_url(database)
+        models = httpx.get(f"{first_url}/models", timeout=5).json()
+        assert [m["id"] for m in models["data"]] == ["resync-simulator"]
+
+        second = _start(tmp_path, free_port(), "second.log")
+        assert _assistant_url(database) != first_url
+        assert _stop(second) == 0
+        assert _assistant_url(database) == first_url  # handed back to the first instance
     finally:
         assert _stop(first) == 0
 

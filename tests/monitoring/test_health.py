@@ -19,7 +19,14 @@ pytestmark = pytest.mark.django_db
 HEALTH = "/api/v1/health/"
 READY = "/api/v1/health/ready/"
 LIVE = "/api/v1/health/live/"
-EVERY_COMPONENT = {"database", "cache", "migrations", "hwa_sync", "sync_heartbeat"}
+EVERY_COMPONENT = {
+    "database",
+    "cache",
+    "migrations",
+    "hwa_sync",
+    "sync_heartbeat",
+    "assistant_model",
+}
 READY_COMPONENTS = {"database", "cache", "migrations", "sync_heartbeat"}
 
 

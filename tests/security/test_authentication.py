@@ -82,3 +82,54 @@ def test_while_the_database_is_down_an_unknown_token_user_is_a_503(bearer, monke
 
     assert response.status_code == 503
     assert response.json()["detail"] == DATABASE_DOWN
+
+
+@pytest.fixture
+def verifications(monkeypatch):
+    """How many times simplejwt verified a token's signature and claims."""
+    calls = []
+    verify = authentication.JWTAuthentication.get_validated_token
+
+    def counted(self, raw_token):
+        calls.append(raw_token)
+        return verify(self, raw_token)
+
+    monkeypatch.setattr(authentication.JWTAuthentication, "get_validated_token", counted)
+    return calls
+
+
+def test_a_token_is_verified_once_then_served_from_the_process_cache(bearer, verifications):
+    _user, client = bearer
+    for _ in range(3):
+        assert client.get("/api/v1/jobs/status/").status_code == 200
+    assert len(verifications) == 1
+
+
+def test_a_verified_token_is_checked_again_after_its_expiry(bearer, verifications, monkeypatch):
+    _user, client = bearer
+    assert client.get("/api/v1/jobs/status/").status_code == 200
+    token = AccessToken(verifications[0])
+    monkeypatch.setattr(authentication, "_clock", lambda: token["exp"] + 1)
+
+    client.get("/api/v1/jobs/status/")
+
+    assert len(verifications) == 2
+
+
+def test_a_tampered_token_is_refused_even_when_the_genuine_one_is_cached(bearer):
+    user, client = bearer
+    assert client.get("/api/v1/jobs/status/").status_code == 200
+    genuine = str(AccessToken.for_user(user))
+    tampered = genuine[:-2] + ("AA" if genuine[-2:] != "AA" else "BB")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tampered}")
+
+    assert client.get("/api/v1/jobs/status/").status_code == 401
+
+
+def test_a_cached_token_of_a_deactivated_user_is_refused(bearer):
+    user, client = bearer
+    assert client.get("/api/v1/jobs/status/").status_code == 200
+    user.is_active = False
+    user.save()
+
+    assert client.get("/api/v1/jobs/status/").status_code == 401

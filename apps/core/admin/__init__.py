@@ -1,3 +1,3 @@
 """Core admin pages, one module per area."""
 
-from apps.core.admin import hwa, plan, pools  # noqa: F401
+from apps.core.admin import assistant_config, hwa, plan, pools  # noqa: F401

@@ -42,8 +42,8 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from apps.core.breaker import CircuitBreaker
 from apps.core.hwa import errors
-from apps.core.hwa.breaker import CircuitBreaker
 from apps.core.hwa.errors import (
     HwaAuthError,
     HwaError,

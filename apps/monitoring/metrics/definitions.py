@@ -2,7 +2,7 @@
 
 Names follow Prometheus conventions: `resync_` prefix, base units (seconds, bytes), `_total`
 on counters (prometheus_client adds it). Labels take bounded values only: a route template
-(never the raw path), a method, a status class, a tier, a pool, an HWA operation.
+(never the raw path), a method, a status class, a tier, a pool, an HWA or model operation.
 
 Gauges carry a multiprocess mode, used when several worker processes share
 PROMETHEUS_MULTIPROC_DIR: "livesum" adds up the live processes (a dead worker's connections
@@ -113,3 +113,46 @@ def hwa_call_observed(operation: str, seconds: float | None, failure: str | None
         HWA_DURATION.labels(operation).observe(seconds)
     if failure is not None:
         HWA_ERRORS.labels(operation, failure).inc()
+
+
+# --- The assistant's model ---------------------------------------------------------------
+# Model answers take seconds to minutes, so the buckets reach further than the HWA ones.
+LLM_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+LLM_DURATION = Histogram(
+    "resync_llm_request_duration_seconds",
+    "One call to the assistant's model (each retry counts; a stream until its end), by "
+    "operation (chat, chat_stream), failed ones included.",
+    ["operation"],
+    buckets=LLM_BUCKETS,
+)
+LLM_ERRORS = Counter(
+    "resync_llm_errors_total",
+    "Failed calls to the assistant's model, by operation and kind (connect, timeout, "
+    "dropped, not_json, bad_output, http_4xx, http_429, http_5xx, circuit_open).",
+    ["operation", "kind"],
+)
+LLM_TOKENS = Counter(
+    "resync_llm_tokens_total",
+    "Tokens the model reported using, by kind (prompt, completion).",
+    ["kind"],
+)
+LLM_BREAKER = Gauge(
+    "resync_llm_circuit_breaker_state",
+    "Processes whose model circuit breaker is in this state (closed, open, half_open).",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+
+
+def llm_call_observed(operation: str, seconds: float | None, failure: str | None) -> None:
+    """apps.core.assistant.llm.client's call observer: one call's time, and its failure."""
+    if seconds is not None:
+        LLM_DURATION.labels(operation).observe(seconds)
+    if failure is not None:
+        LLM_ERRORS.labels(operation, failure).inc()
+
+
+def llm_usage_observed(prompt_tokens: int, completion_tokens: int) -> None:
+    """The client's usage observer: the tokens of one answer."""
+    LLM_TOKENS.labels("prompt").inc(prompt_tokens)
+    LLM_TOKENS.labels("completion").inc(completion_tokens)

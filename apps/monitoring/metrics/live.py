@@ -1,4 +1,4 @@
-"""This process's live figures (cache, pools, HWA breaker) copied into metrics.
+"""This process's live figures (cache, pools, HWA and model breakers) copied into metrics.
 
 The cache engine, the pools and the breaker already keep their own counts; counting again
 per request would cost every request. Instead `publish()` reads their statistics (no I/O:
@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from prometheus_client import Counter, values
+from prometheus_client import Counter, Gauge, values
 
 from apps.monitoring.metrics import definitions as m
 
@@ -41,16 +41,17 @@ def multiprocess() -> bool:
 
 
 def publish() -> None:
-    """Copy this process's cache, pool and HWA breaker figures into their metrics."""
+    """Copy this process's cache, pool and breaker figures into their metrics."""
     from apps.cache.selectors import cache_stats
     from apps.core.selectors.pools import pool_stats
+    from apps.core.services.assistant_config import assistant_llm_client_peek
     from apps.core.services.hwa import hwa_client_peek
 
     with _lock:
         _publish_cache(cache_stats())
         _publish_pools(pool_stats()["pools"])
-        client = hwa_client_peek()
-        _publish_breaker(client.breaker.snapshot().state if client is not None else None)
+        _publish_breaker(m.HWA_BREAKER, hwa_client_peek())
+        _publish_breaker(m.LLM_BREAKER, assistant_llm_client_peek())
 
 
 def _count(counter: Counter, labels: tuple[str, ...], total: Any) -> None:
@@ -97,9 +98,11 @@ def _publish_pools(pools: dict[str, dict[str, Any]]) -> None:
     m.DATABASE_UNAVAILABLE.set(1 if outage and outage["database_down"] else 0)
 
 
-def _publish_breaker(state: str | None) -> None:
+def _publish_breaker(gauge: Gauge, client: Any) -> None:
+    """One 1 in the state of the client's breaker (all 0 before the process built one)."""
+    state = client.breaker.snapshot().state if client is not None else None
     for candidate in BREAKER_STATES:
-        m.HWA_BREAKER.labels(candidate).set(1 if candidate == state else 0)
+        gauge.labels(candidate).set(1 if candidate == state else 0)
 
 
 def ensure_publisher() -> None:

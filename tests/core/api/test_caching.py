@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.cache.selectors import cache_stats
+from apps.core.api import caching
 from apps.core.api.caching import CACHE_HEADER
 from apps.core.models import Job
 from apps.core.plan_generation import plan_generation_bump
@@ -104,3 +105,14 @@ def test_repeated_or_reordered_values_of_a_filter_share_one_key(viewer_client, j
     assert viewer_client.get("/api/v1/jobs/?status=Error&status=Held")[CACHE_HEADER] == "miss"
     for query in ("status=Held&status=Error", "status=Error&status=Held&status=Error"):
         assert viewer_client.get(f"/api/v1/jobs/?{query}")[CACHE_HEADER] == "hit"
+
+
+def test_key_digests_are_remembered_for_a_bounded_number_of_urls(viewer_client, job, monkeypatch):
+    monkeypatch.setattr(caching, "_digests", {})
+    monkeypatch.setattr(caching, "DIGESTS_MAX", 2)
+    queries = ["status=Error", "status=Held", "status=Blocked", "status=Error"]
+    for query in queries:
+        assert viewer_client.get(f"/api/v1/jobs/?{query}").status_code == 200
+    assert len(caching._digests) == 2
+    # A URL past the bound is still served from its cache entry: its key is only recomputed.
+    assert viewer_client.get("/api/v1/jobs/?status=Blocked")[CACHE_HEADER] == "hit"

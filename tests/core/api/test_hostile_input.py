@@ -182,6 +182,10 @@ CASES = [
     row("GET", POOL_STATS + "?junk=1", NONE, 400, "junk"),
     row("GET", CACHE + "?junk=1", NONE, 400, "junk"),
     row("GET", CACHE_STATS + "?junk=1", NONE, 400, "junk"),
+    # The seed's unversioned aliases (resync_site/seed_aliases.py) are the same views.
+    row("GET", "/api/health?junk=1", NONE, 400, "junk"),
+    row("GET", "/api/cache/stats?junk=1", NONE, 400, "junk"),
+    row("GET", "/api/jobs/status?junk=1", NONE, 400, "junk"),
     row("POST", CACHE_CLEAR + "?junk=1", NONE, 400, "junk"),
     row("POST", TOKEN + "?junk=1", EMPTY_OBJECT, 400, "junk"),
     row("POST", REFRESH + "?junk=1", EMPTY_OBJECT, 400, "junk"),

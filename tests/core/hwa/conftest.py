@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from apps.core.hwa.breaker import CircuitBreaker
+from apps.core.breaker import CircuitBreaker
 from apps.core.hwa.client import HwaClient, HwaClientSettings
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 

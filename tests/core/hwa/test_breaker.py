@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.core.hwa.breaker import BreakerState, CircuitBreaker
+from apps.core.breaker import BreakerState, CircuitBreaker
 from tests.core.hwa.conftest import FakeClock
 
 

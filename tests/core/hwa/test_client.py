@@ -7,8 +7,8 @@ from datetime import UTC
 import httpx
 import pytest
 
+from apps.core.breaker import BreakerState, CircuitBreaker
 from apps.core.hwa import errors
-from apps.core.hwa.breaker import BreakerState, CircuitBreaker
 from apps.core.hwa.client import CONNECTED
 from apps.core.hwa.errors import (
     HwaAuthError,

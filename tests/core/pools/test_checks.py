@@ -62,3 +62,14 @@ def test_the_server_max_connections_is_asked(monkeypatch):
     assert warning.id == "core.W003"
     monkeypatch.setenv("WEB_CONCURRENCY", "1")
     assert pool_budget_check(databases=["default"]) == []
+
+
+def test_more_server_threads_than_pool_connections_warns(pooled, monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setenv("RESYNC_SERVER_THREADS", "16")
+
+    [warning] = pool_settings_check()
+
+    assert warning.id == "core.W004"
+    assert "16 threads" in warning.msg
+    assert "10 connections" in warning.msg

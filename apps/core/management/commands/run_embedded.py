@@ -1,16 +1,17 @@
 """manage.py run_embedded: the whole local demo in one command (what `make run` starts).
 
-In order: check that the server's and the simulator's ports are free, before touching
+In order: check that the server's and the simulators' ports are free, before touching
 anything (a second instance must not disturb the first); migrate; ensure the demo admin;
-start the HWA simulator in this process and point the "default" HWA connection at it; run
-`sync_plan --loop` and `runserver --noreload` as child processes. Ctrl-C or SIGTERM stops
-all three. A child that exits on its own is a failure: the rest stop and the command exits
-non-zero (so `make run` does too). On the way out the connection is pointed back where it
-was if it still points at this simulator, so stopping a second instance (another PORT,
-same database) hands the connection back to the first. The server and the sync loop share
-one metrics directory (prometheus_client's multiprocess mode), so /metrics shows the sync
-loop's HWA calls too, and the sync loop (`--alerts`) evaluates the alert rules on the
-server's figures.
+start the HWA simulator in this process and point the "default" HWA connection at it; start
+the model simulator (port: the server's + 100) and point the assistant at it unless an
+administrator configured another model; run `sync_plan --loop` and `runserver --noreload`
+as child processes. Ctrl-C or SIGTERM stops them all. A child that exits on its own is a
+failure: the rest stop and the command exits non-zero (so `make run` does too). On the way
+out the connection (and the assistant's base URL) is pointed back where it was if it still
+points at this instance's simulator, so stopping a second instance (another PORT, same
+database) hands them back to the first. The server and the sync loop share one metrics
+directory (prometheus_client's multiprocess mode), so /metrics shows the sync loop's HWA
+calls too, and the sync loop (`--alerts`) evaluates the alert rules on the server's figures.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from apps.core.assistant.llm.simulator import LlmSimulator
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
 from apps.core.models import HwaConnection
+from apps.core.models.assistant import SIMULATOR_MODEL
 from apps.core.models.hwa import DEFAULT_CONNECTION
+from apps.core.selectors.assistant_config import assistant_config_get
+from apps.core.services.assistant_config import assistant_config_update
 from apps.core.services.hwa import hwa_connection_save
 from apps.monitoring.multiprocess import (
     multiprocess_dir_clean,
@@ -54,13 +59,20 @@ HWA_PORT_BUSY = (
     "The simulator's port {port} on {host} is in use: choose another with --hwa-port "
     "(0 picks a free one)."
 )
+LLM_PORT_BUSY = (
+    "The model simulator's port {port} on {host} is in use: choose another with --llm-port "
+    "(0 picks a free one)."
+)
+LLM_PORT_OFFSET = 100  # the model simulator listens on the web port + 100 unless told
+LLM_SIM_STARTED = "Model simulator on {url} (scripted, not a language model; see docs/assistant.md)"
+LLM_KEPT = "Assistant: using the configured model {model!r} at {url}, not the simulator."
 CANNOT_LISTEN = "Cannot listen on {host}:{port}: {reason}."
 CHILD_EXITED = "The {name} exited with code {code}; stopped the rest."
 UNREADABLE_REPLACED = (
     "The stored password of HWA connection {name!r} could not be decrypted (the key that "
     "encrypted it is not in RESYNC_ENCRYPTION_KEYS); replaced it with the simulator's."
 )
-NOT_RESTORED = "Could not point the HWA connection back ({error}); it still names this simulator."
+NOT_RESTORED = "Could not point {what} back ({error}); it still names this simulator."
 
 
 def port_problem(port: int, host: str = HOST) -> str | None:
@@ -93,23 +105,39 @@ class Command(BaseCommand):
             help="Seconds between simulated plan changes.",
         )
         parser.add_argument("--sync-interval", type=int, default=5, help="Seconds between syncs.")
+        parser.add_argument(
+            "--llm-port",
+            type=int,
+            default=None,
+            help=f"Model simulator port (default: --port + {LLM_PORT_OFFSET}, or a free one "
+            "if that is taken; 0: free).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.LOCAL_SECRETS.get("HWA_SIMULATOR_PASSWORD")
         if not password:
             raise CommandError(NO_SIM_CREDENTIALS)
         self._check_ports(options["port"], options["hwa_port"])
+        llm_port = self._llm_port(options["port"], options["llm_port"])
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_demo_admin")
         sim = self._start_simulator(options, password)
         try:
+            llm_sim = self._start_llm_simulator(llm_port)
+        except CommandError:
+            sim.stop()
+            raise
+        try:
             previous = self._point_connection_at(sim, password, options["sync_interval"])
+            previous_llm = self._point_assistant_at(llm_sim)
             try:
                 self._serve(options["port"])
             finally:
                 self._point_back(sim, previous)
+                self._point_assistant_back(llm_sim, previous_llm)
         finally:
+            llm_sim.stop()
             sim.stop()
             self.stdout.write("Stopped the server, the sync loop and the simulator.")
 
@@ -121,6 +149,51 @@ class Command(BaseCommand):
             raise CommandError(CANNOT_LISTEN.format(host=HOST, port=port, reason=problem))
         if hwa_port and port_problem(hwa_port):
             raise CommandError(HWA_PORT_BUSY.format(port=hwa_port, host=HOST))
+
+    def _llm_port(self, port: int, asked: int | None) -> int:
+        """The model simulator's port: as asked (which must be free), else port + 100, else
+        any free one (the assistant is pointed at wherever it listens)."""
+        if asked is not None:
+            if asked and port_problem(asked):
+                raise CommandError(LLM_PORT_BUSY.format(port=asked, host=HOST))
+            return asked
+        default = port + LLM_PORT_OFFSET
+        return default if port_problem(default) is None else 0
+
+    def _start_llm_simulator(self, port: int) -> LlmSimulator:
+        sim = LlmSimulator(host=HOST, port=port)
+        try:
+            sim.start()
+        except OSError as exc:  # taken between the check and now
+            reason = exc.strerror
+            raise CommandError(CANNOT_LISTEN.format(host=HOST, port=port, reason=reason)) from None
+        self.stdout.write(LLM_SIM_STARTED.format(url=sim.base_url))
+        return sim
+
+    def _point_assistant_at(self, sim: LlmSimulator) -> str | None:
+        """Point the assistant at `sim` unless it names another model; returns the base URL
+        to put back on exit (None: nothing to put back)."""
+        config = assistant_config_get()
+        if config.pk is not None and config.model != SIMULATOR_MODEL:
+            self.stdout.write(LLM_KEPT.format(model=config.model, url=config.base_url))
+            return None
+        previous = config.base_url if config.pk is not None else None
+        assistant_config_update(
+            actor=None,
+            source="command",
+            values={"base_url": sim.base_url},
+            api_key="" if config.api_key else None,  # the simulator needs none
+        )
+        return previous
+
+    def _point_assistant_back(self, sim: LlmSimulator, previous: str | None) -> None:
+        try:
+            config = assistant_config_get()
+            if previous is None or config.base_url != sim.base_url:
+                return  # nothing to go back to, or another instance took it over
+            assistant_config_update(actor=None, source="command", values={"base_url": previous})
+        except DatabaseError as exc:
+            self.stderr.write(NOT_RESTORED.format(what="the assistant", error=exc))
 
     def _start_simulator(self, options: dict[str, Any], password: str) -> SimulatorServer:
         plan = SimulatorPlan(
@@ -174,7 +247,7 @@ class Command(BaseCommand):
                 connection=connection, actor=None, source="command", password=password
             )
         except DatabaseError as exc:
-            self.stderr.write(NOT_RESTORED.format(error=exc))
+            self.stderr.write(NOT_RESTORED.format(what="the HWA connection", error=exc))
 
     def _serve(self, port: int) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0009_sync_heartbeat'),
+        ('core', '0010_assistant_config'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,4 @@
-"""A thread-safe circuit breaker for calls to HWA.
+"""A thread-safe circuit breaker for calls to a dependency (HWA, the assistant's model).
 
 closed --N consecutive failures--> open --cool-off elapsed--> half-open
 half-open lets exactly one trial call through: success closes, failure reopens.
@@ -98,7 +98,7 @@ class CircuitBreaker:
             return True
 
     def record_success(self) -> None:
-        """The call reached a healthy HWA: close the breaker."""
+        """The call reached a healthy dependency: close the breaker."""
         with self._lock:
             self._successes += 1
             self._consecutive = 0
@@ -106,7 +106,7 @@ class CircuitBreaker:
             self._opened_mono = self._opened_at = self._trial_started = None
 
     def record_failure(self, error: str) -> None:
-        """The call failed because HWA is unhealthy: count it, maybe open the breaker."""
+        """The call failed because the dependency is unhealthy: count it, maybe open it."""
         with self._lock:
             self._failures += 1
             self._consecutive += 1
