@@ -336,7 +336,12 @@ RESYNC_THROTTLE_RATES = {
     "login": _rate("RESYNC_THROTTLE_LOGIN", "10/min"),
     "csp_report": _rate("RESYNC_THROTTLE_CSP_REPORT", "120/min"),
     "export": _rate("RESYNC_THROTTLE_EXPORT", "10/min"),
+    # The assistant's questions and confirmations, per user and per API key (README: Assistant).
+    "assistant": _rate("RESYNC_THROTTLE_ASSISTANT", "20/min"),
+    "assistant_api_key": _rate("RESYNC_THROTTLE_ASSISTANT_API_KEY", "20/min"),
 }
+# Tokens (prompt and completion, all model calls together) one assistant question may use.
+RESYNC_ASSISTANT_TOKEN_BUDGET = env_int("RESYNC_ASSISTANT_TOKEN_BUDGET", 16_000, minimum=100)
 RESYNC_THROTTLE_CACHE = "throttle"
 
 # API keys: PBKDF2 iterations of the stored hash (0 = Django's password default).
@@ -597,6 +602,7 @@ RETENTION_KINDS = (
     "audit_events",
     "gone_workstations",
     "security_events",
+    "conversations",
 )
 RESYNC_RETENTION_DAYS = env_int("RESYNC_RETENTION_DAYS", 30, minimum=1)
 RESYNC_RETENTION = {

@@ -176,14 +176,16 @@ def admin_client_api(admin_user) -> APIClient:
 
 
 @pytest.fixture
-def api_objects(db) -> dict[str, int | str]:
+def api_objects(db, admin_user) -> dict[str, int | str]:
     """One object of each API collection, by the collection's URL segment (for URL tables)."""
+    from apps.core.models import Conversation
     from apps.security.api_keys.services import api_key_create
     from apps.security.cors.services import cors_origin_create
     from apps.security.scopes import PLAN_READ
     from tests.factories import JobFactory
 
     job = JobFactory()
+    conversation = Conversation.objects.create(user=admin_user, title="api-objects")
     api_key, _ = api_key_create(
         owner=UserFactory(), name="api-objects", scopes=[PLAN_READ], actor=None, source="test"
     )
@@ -196,4 +198,5 @@ def api_objects(db) -> dict[str, int | str]:
         "jobstreams": job.stream_id,
         "api-keys": api_key.prefix,
         "cors-origins": origin.pk,
+        "conversations": conversation.pk,
     }

@@ -3,8 +3,9 @@
 Each operation gets schemathesis's phases (its coverage cases: boundary values, missing and
 wrong parameters, undeclared methods; then generated requests) against the Django WSGI app
 in process, on a plan synced from the bundled HWA simulator, so job actions really reach
-HWA. Every response must be documented (status, content type, body schema) and none may be
-a 5xx; schema-valid input must be accepted and invalid input refused.
+HWA, and with the bundled model simulator answering the assistant's questions. Every
+response must be documented (status, content type, body schema) and none may be a 5xx;
+schema-valid input must be accepted and invalid input refused.
 
 Bounded for CI (~1 minute on 2 cores): a fixed seed, MAX_EXAMPLES generated requests per
 operation, no shrinking (a failure is reported as found; set no-shrink to False locally to
@@ -26,6 +27,7 @@ from hypothesis import HealthCheck, settings
 from apps.core.models import Job
 from apps.core.services.sync import plan_sync
 from apps.security.tokens import AccessToken
+from tests.core.assistant.conftest import llm  # noqa: F401
 from tests.core.sync_fixtures import hwa, hwa_connection, sim  # noqa: F401
 
 MAX_EXAMPLES = 15
@@ -42,6 +44,17 @@ CROSS_CHECKED = {
         }
     },
 }
+# A question may be refused for what it says (an injection probe, mostly encoded data) and
+# may name a conversation that does not exist: rules no JSON schema can state.
+ASSISTANT_CHECKED = {
+    "include-path-regex": r"^/api/v1/assistant/ask/$",
+    "include-method": ["POST"],
+    "checks": {
+        "positive_data_acceptance": {
+            "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]
+        }
+    },
+}
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20260101,
@@ -51,7 +64,7 @@ CONFIG = schemathesis.Config.from_dict(
             "no-shrink": True,
             "database": "none",
         },
-        "operations": [CROSS_CHECKED],
+        "operations": [CROSS_CHECKED, ASSISTANT_CHECKED],
     }
 )
 
@@ -68,7 +81,7 @@ one_db_per_test = settings(suppress_health_check=[HealthCheck.function_scoped_fi
 
 
 @pytest.fixture(autouse=True)
-def plan(db, hwa, settings):  # noqa: F811
+def plan(db, hwa, llm, settings):  # noqa: F811
     plan_sync(client=hwa)
     # Throttling has its own tests; here it would turn later examples into 429s.
     settings.RESYNC_THROTTLE_RATES = dict.fromkeys(settings.RESYNC_THROTTLE_RATES)

@@ -51,6 +51,13 @@ def request_id_context(request_id: str | None = None) -> Iterator[str]:
         _current_request_id.reset(token)
 
 
+def request_id_adopt(request: HttpRequest, request_id: str) -> None:
+    """Make `request_id` the id of the request being served, from here to its response
+    (X-Request-ID, problem bodies, audit rows): for an id the client sent in the body."""
+    request.request_id = request_id
+    _current_request_id.set(request_id)  # RequestIdMiddleware's reset() undoes it after
+
+
 class RequestIdMiddleware:
     """Take the caller's X-Request-ID (or make one) and echo it on the response."""
 
@@ -68,7 +75,8 @@ class RequestIdMiddleware:
         finally:
             _current_request.reset(request_token)
             _current_request_id.reset(token)
-        response[REQUEST_ID_HEADER] = request_id
+        # A view may adopt an id the client gave in its body (request_id_adopt).
+        response[REQUEST_ID_HEADER] = getattr(request, "request_id", request_id)
         return response
 
 

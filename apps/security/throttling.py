@@ -21,6 +21,8 @@ Rates (`settings.RESYNC_THROTTLE_RATES`, "N/s|min|hour|day", None = off):
 - csp_report: CSP violation reports (sent by browsers without credentials), per client IP;
 - export: plan exports (each may stream the whole plan), per API key, user or client IP, on
   top of the general rates.
+- assistant, assistant_api_key: questions to the assistant and confirmations of its
+  proposals (each may cost model calls), per user and per API key, on top of user/api_key.
 """
 
 from __future__ import annotations
@@ -158,6 +160,18 @@ class ExportThrottle(SharedRateThrottle):
         if request.user and request.user.is_authenticated:
             return f"user:{request.user.pk}"
         return self.get_ident(request) or None
+
+
+class AssistantUserThrottle(UserThrottle):
+    """Assistant requests authenticated as a user, per user (model calls are expensive)."""
+
+    scope = "assistant"
+
+
+class AssistantApiKeyThrottle(ApiKeyThrottle):
+    """Assistant requests authenticated with an API key, per key."""
+
+    scope = "assistant_api_key"
 
 
 class LoginThrottle(SharedRateThrottle):

@@ -18,11 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.management.commands import sync_plan as sync_plan_command
-from apps.core.models import JobAction, JobStatusEvent, SyncRun, Workstation
+from apps.core.models import Conversation, JobAction, JobStatusEvent, Message, SyncRun, Workstation
 from apps.core.services.retention import history_prune
 from apps.monitoring.models import AuditEvent, SecurityEvent
 from apps.monitoring.services import AUDIT_PRUNED
-from tests.factories import JobFactory, JobStatusEventFactory, WorkstationFactory
+from tests.factories import JobFactory, JobStatusEventFactory, UserFactory, WorkstationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,15 @@ def _security_event(age: timedelta) -> SecurityEvent:
     )
 
 
+def _conversation(age: timedelta) -> Conversation:
+    at = _ago(age)
+    conversation = Conversation.objects.create(
+        user=UserFactory(), title="q", created_at=at, updated_at=at
+    )
+    Message.objects.create(conversation=conversation, role="user", content="q", created_at=at)
+    return conversation
+
+
 @pytest.fixture
 def history():
     """Two rows of every kind, one past the retention and one within it."""
@@ -70,6 +79,7 @@ def history():
             _audit_event(OLD),
             WorkstationFactory(name="GONE_LONG_AGO", gone_at=_ago(OLD)),
             _security_event(OLD),
+            _conversation(OLD),
         ],
         "recent": [
             JobStatusEventFactory(job=job, at=_ago(RECENT)),
@@ -78,6 +88,7 @@ def history():
             _audit_event(RECENT),
             WorkstationFactory(name="GONE_LATELY", gone_at=_ago(RECENT)),
             _security_event(RECENT),
+            _conversation(RECENT),
         ],
     }
 
@@ -119,8 +130,16 @@ def test_the_command_prints_one_summary_line(history) -> None:
 
     assert out.getvalue().splitlines() == [
         "Pruned 1 status events, 1 sync runs, 1 job actions, 1 audit events, "
-        "1 gone workstations, 1 security events past their retention (30 days)."
+        "1 gone workstations, 1 security events, 1 assistant conversations past their "
+        "retention (30 days)."
     ]
+
+
+def test_a_conversation_goes_with_its_messages(history) -> None:
+    history_prune()
+
+    assert not Message.objects.filter(conversation_id=history["old"][-1].pk).exists()
+    assert Message.objects.filter(conversation=history["recent"][-1]).exists()
 
 
 def test_it_deletes_in_batches_bounded_by_primary_key(db) -> None:

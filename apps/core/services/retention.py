@@ -10,6 +10,8 @@ a RESYNC_RETENTION_DAYS_<KIND> override per kind):
   gone_workstations  workstations HWA stopped listing, by when; only once nothing refers to them
   audit_events       the audit log (apps.monitoring owns it: `audit_events_prune`)
   security_events    security events, by when last seen (apps.monitoring: `security_events_prune`)
+  conversations      assistant conversations, with their messages and proposals, by when
+                     they were last updated
 
 `history_prune` runs them all; `manage.py prune_history` and the sync loop (about once an
 hour) call it. Every kind is deleted through `apps.core.bulk.delete_in_batches`, so no
@@ -27,7 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.bulk import Deleted, delete_in_batches
-from apps.core.models import JobAction, JobStatusEvent, SyncRun, Workstation
+from apps.core.models import Conversation, JobAction, JobStatusEvent, SyncRun, Workstation
 from apps.monitoring.services import audit_events_prune, security_events_prune
 
 BATCH = 1000
@@ -38,6 +40,7 @@ LABELS = {
     "audit_events": "audit events",
     "gone_workstations": "gone workstations",
     "security_events": "security events",
+    "conversations": "assistant conversations",
 }
 
 Progress = Callable[[str, int], None]
@@ -80,6 +83,8 @@ def plan_history_prunable(*, now: datetime | None = None) -> dict[str, QuerySet]
         "gone_workstations": Workstation.objects.filter(
             gone_at__lt=cutoff["gone_workstations"], streams__isnull=True, jobs__isnull=True
         ),
+        # A conversation goes with its messages and proposals (ON DELETE CASCADE).
+        "conversations": Conversation.objects.filter(updated_at__lt=cutoff["conversations"]),
     }
 
 
@@ -91,7 +96,8 @@ def plan_history_prune(
     deadline: float | None = None,
 ) -> PruneResult:
     """Delete plan history past its retention (status events, sync runs, job actions,
-    gone workstations); `deadline` (time.monotonic()) stops it early, incomplete."""
+    gone workstations, assistant conversations); `deadline` (time.monotonic()) stops it
+    early, incomplete."""
     result = PruneResult(dry_run=dry_run)
     for kind, queryset in plan_history_prunable().items():
         if dry_run:

@@ -134,6 +134,16 @@ REPORTS_OK = Body(
     ' {"type": "deprecation", "body": {}}]',
     REPORTS,
 )
+ASSISTANT_ASK = "/api/v1/assistant/ask/"
+ASSISTANT_CONFIRM = "/api/v1/assistant/confirm/"
+CONVERSATIONS = "/api/v1/assistant/conversations/"
+CONVERSATION = "/api/v1/assistant/conversations/{conversation}/"
+
+
+def prompt_body(label: str, prompt: object, **fields: object) -> Body:
+    return Body(label, json.dumps({"prompt": prompt, **fields}))
+
+
 SCHEMA = "/api/schema/"
 DOCS = "/api/docs/"
 PLUS16 = "2024-06-01T00:00:00%2B16:00"  # valid ISO 8601; PostgreSQL refuses the offset
@@ -194,6 +204,10 @@ CASES = [
     row("GET", SCHEMA + "?junk=1", NONE, 400, "junk"),
     row("GET", DOCS + "?junk=1", NONE, 400, "junk"),
     row("GET", AUDIT + "?junk=1", NONE, 400, "junk"),
+    row("POST", ASSISTANT_ASK + "?junk=1", prompt_body("ok", "hi"), 400, "junk"),
+    row("POST", ASSISTANT_CONFIRM + "?junk=1", Body("token", '{"token": "x"}'), 400, "junk"),
+    row("GET", CONVERSATIONS + "?junk=1", NONE, 400, "junk"),
+    row("GET", CONVERSATION + "?junk=1", NONE, 400, "junk"),
     # A list-only parameter on a detail; a single-valued parameter given twice.
     row("GET", JOB + "?page_size=10", NONE, 400, "page_size"),
     row("GET", JOBS + "?page_size=10&page_size=20", NONE, 400, "page_size"),
@@ -337,6 +351,46 @@ CASES = [
         413, None),
     row("POST", CSP_REPORT, Body("3 MB", "[" + "{}," * MB + "{}]", REPORTS), 413, None),
     row("GET", CSP_REPORT, NONE, 405, None),
+    # The assistant: the seed's rules on every field, refused before any model call.
+    row("POST", ASSISTANT_ASK, NESTED, 400, None),
+    row("POST", ASSISTANT_ASK, ARRAY, 400, "non_field_errors"),
+    row("POST", ASSISTANT_ASK, NULL, 400, "non_field_errors"),
+    row("POST", ASSISTANT_ASK, EMPTY_OBJECT, 400, "prompt"),
+    row("POST", ASSISTANT_ASK, HUGE, 413, None),
+    row("POST", ASSISTANT_ASK, prompt_body("empty prompt", ""), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("10,001 characters", "x" * 10_001), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("a number", 5), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("a list", ["hi"]), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("DROP TABLE", "'; DROP TABLE users; --"), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("UNION", "1 UNION SELECT password FROM users --"),
+        400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("comment", "admin' --"), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("hex dump", "deadbeef" * 40), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("NUL", "hi\u0000"), 400, "prompt"),
+    row("POST", ASSISTANT_ASK, prompt_body("bad model", "hi", model="a b"), 400, "model"),
+    row("POST", ASSISTANT_ASK, prompt_body("long model", "hi", model="m" * 101), 400, "model"),
+    row("POST", ASSISTANT_ASK, prompt_body("bad request_id", "hi", request_id="1"), 400,
+        "request_id"),
+    row("POST", ASSISTANT_ASK, prompt_body("bad client_ip", "hi", client_ip="1.2.3"), 400,
+        "client_ip"),
+    row("POST", ASSISTANT_ASK, prompt_body("unknown field", "hi", temperature=9), 400,
+        "temperature"),
+    row("POST", ASSISTANT_ASK, prompt_body("conversation 0", "hi", conversation=0), 400,
+        "conversation"),
+    row("POST", ASSISTANT_ASK, prompt_body("stream: x", "hi", stream="x"), 400, "stream"),
+    row("POST", ASSISTANT_ASK, prompt_body("no such conversation", "hi", conversation=99999999),
+        404, None),
+    row("GET", ASSISTANT_ASK, NONE, 405, None),
+    row("POST", ASSISTANT_CONFIRM, NESTED, 400, None),
+    row("POST", ASSISTANT_CONFIRM, EMPTY_OBJECT, 400, "token"),
+    row("POST", ASSISTANT_CONFIRM, Body("forged token", '{"token": "a:b:c"}'), 400, None),
+    row("POST", ASSISTANT_CONFIRM, Body("long token", '{"token": "' + "x" * 501 + '"}'), 400,
+        "token"),
+    row("GET", CONVERSATIONS + "?page=0", NONE, 400, "page"),
+    row("GET", CONVERSATIONS + "abc/", NONE, 404, None),
+    row("GET", CONVERSATIONS + "99999999/", NONE, 404, None),
+    row("DELETE", CONVERSATIONS + "99999999/", NONE, 404, None),
+    row("PUT", CONVERSATION, EMPTY_OBJECT, 405, None),
     # Tokens.
     row("POST", TOKEN, ARRAY, 400, "non_field_errors"),
     row("POST", REFRESH, GARBAGE_TOKEN, 401, None),
@@ -354,6 +408,7 @@ def ids(api_objects) -> dict[str, int | str]:
         "stream": api_objects["jobstreams"],
         "key": api_objects["api-keys"],
         "cors": api_objects["cors-origins"],
+        "conversation": api_objects["conversations"],
     }
 
 
@@ -391,7 +446,7 @@ def _api_route_names() -> set[str]:
 
 
 def test_every_api_route_has_a_row():
-    ids = {"job": 1, "workstation": 1, "stream": 1, "key": "abc", "cors": 1}
+    ids = {"job": 1, "workstation": 1, "stream": 1, "key": "abc", "cors": 1, "conversation": 1}
     junk_rows = {
         resolve(urlsplit(case.values[1].format(**ids)).path).url_name
         for case in CASES
