@@ -67,6 +67,9 @@ class Degraded(Exception):
     """Raised by a check whose component works, but not well: degraded, not its failure status."""
 
 
+SHUTTING_DOWN = "this server process is shutting down"
+
+
 @dataclass(frozen=True, slots=True)
 class ComponentHealth:
     """The outcome of one component's check."""
@@ -217,7 +220,14 @@ class _Runner:
 
     def _start(self, name: str, now: float) -> tuple[float, Future]:
         check = CHECKS[name]
-        future = self._executor.submit(_run, check)
+        try:
+            future = self._executor.submit(_run, check)
+        except RuntimeError:
+            # The interpreter is exiting (a server stopping its worker while a request is
+            # in flight): no thread can start, so the component is reported unreachable.
+            future = Future()
+            future.set_result(ComponentHealth(check.failure, 0.0, SHUTTING_DOWN, _now_iso()))
+            return (now, future)
         running = (now, future)
         self._running[name] = running
         future.add_done_callback(lambda done: self._finished(name, running, done))

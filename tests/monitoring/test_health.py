@@ -252,3 +252,19 @@ def _raises(message: str):
         raise RuntimeError(message)
 
     return check
+
+
+def test_a_request_during_interpreter_exit_is_a_503_not_a_500(auditor_client, monkeypatch):
+    # A server stopping its worker shuts the check threads down while a request is in flight.
+    class Stopped:
+        def submit(self, *args, **kwargs):
+            raise RuntimeError("cannot schedule new futures after shutdown")
+
+    health._runner._forget_after_fork()
+    monkeypatch.setattr(health._runner, "_executor", Stopped())
+
+    response = auditor_client.get("/api/v1/health/")
+
+    assert response.status_code == 503
+    details = {c["detail"] for c in response.json()["components"].values()}
+    assert health.SHUTTING_DOWN in details
