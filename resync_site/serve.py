@@ -89,9 +89,6 @@ def main(argv: list[str] | None = None) -> None:
         workers=workers,
         blocking_threads=threads,
         backlog=2048,
-        # No more requests in flight per worker than threads to run them: the rest wait in
-        # the listen backlog, not in granian's queue.
-        backpressure=threads,
         log_level=args.log_level,
         websockets=False,
     )

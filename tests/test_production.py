@@ -191,3 +191,20 @@ def test_x_forwarded_proto_is_believed_only_behind_a_tls_proxy(deployed, name):
         spoofed = httpx.get(f"{running.url}/admin/login/", headers=AS_THE_PROXY, timeout=30)
     # gunicorn's own default would take the header from 127.0.0.1 and serve the page (200).
     assert spoofed.status_code == 301
+
+
+@pytest.mark.slow
+def test_the_production_server_serves_more_idle_keep_alive_clients_than_it_has_threads(deployed):
+    # `make loadtest` found it: with granian's backpressure at the thread count, a client
+    # holding an idle keep-alive connection kept its slot, and the others waited forever.
+    with harness.granian(deployed, workers=1, threads=2) as running:
+        clients = [
+            httpx.Client(base_url=running.url, headers=AS_THE_PROXY, timeout=10) for _ in range(6)
+        ]
+        try:
+            for _ in range(2):
+                for client in clients:
+                    assert client.get("/api/v1/health/live/").status_code == 200
+        finally:
+            for client in clients:
+                client.close()
