@@ -53,7 +53,9 @@ def main() -> None:
     with harness.gunicorn(env) as server:
         # wrk counts a redirect to the sign-in page as a success: check the pages answer.
         for _label, path in PAGES:
-            answer = httpx.get(server.url + path, headers=cookie, follow_redirects=False)
+            answer = httpx.get(
+                server.url + path, headers=cookie, follow_redirects=False, timeout=120
+            )
             assert answer.status_code == 200, f"{path}: {answer.status_code}"
         for label, path, auth in [
             (*API, {"token": token}),
