@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core.bulk import reset_sequences
 from apps.core.models import Job, JobStatusEvent, JobStream, Workstation
-from apps.core.services.mirror import MirrorWriter, mirror_write
+from apps.core.services.mirror import MirrorWriter, mirror_write, plan_statistics_refresh
 from apps.core.states import (
     CURRENT_INTERNAL_STATES,
     ENDED_JOB_STATES,
@@ -94,6 +94,7 @@ def demo_plan_load(*, jobs: int, seed: int, progress: Progress | None = None) ->
         job_values = _plan_jobs(rng, plans, jobs, now)
         streams = _create_streams(mirror, plans, job_values, now)
         job_count, event_count = _create_jobs(mirror, rng, streams, job_values, now, tick)
+    plan_statistics_refresh()  # a whole new plan: the planner's statistics are stale
     return DemoPlanSummary(len(stations), len(streams), job_count, event_count)
 
 

@@ -87,11 +87,13 @@ from apps.core.selectors.sync import freshness_reset, run_is_stale
 from apps.core.services.heartbeat import process_host
 from apps.core.services.hwa import hwa_client
 from apps.core.services.mirror import (
+    RESHAPED_JOBS,
     MirrorWriter,
     job_digest,
     job_stream_key,
     job_synced_values,
     mirror_write,
+    plan_statistics_refresh,
 )
 from apps.core.states import stream_state
 
@@ -264,6 +266,9 @@ def _finish(
     if outcome is not None:
         run.counts = {kind: asdict(counts) for kind, counts in outcome.counts.items()}
         run.events = outcome.events
+        jobs = outcome.counts.get("jobs")
+        if jobs is not None and jobs.created + jobs.removed >= RESHAPED_JOBS:
+            plan_statistics_refresh()  # committed already: a new plan's worth of rows
     if _fold_repeat(run):
         run.delete()  # the claim row; the returned object still describes this run
     else:
