@@ -196,15 +196,8 @@ def gunicorn(
         "--log-level",
         "warning",
     ]
-    started = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-    server = Server(process, f"http://127.0.0.1:{port}", started)
-    try:
-        server.ready_s = wait_healthy(server, path=ready_path)
+    with _served(cmd, env, port, ready_path) as server:
         yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @contextmanager
@@ -229,6 +222,16 @@ def granian(
         "--threads",
         str(threads),
     ]
+    with _served(cmd, env, port, ready_path) as server:
+        yield server
+
+
+SERVERS = {"granian": granian, "gunicorn": gunicorn}
+
+
+@contextmanager
+def _served(cmd: list[str], env: dict[str, str], port: int, ready_path: str) -> Iterator[Server]:
+    """Run a server command until the block ends; yield it once `ready_path` answers 200."""
     started = time.perf_counter()
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", started)
@@ -238,9 +241,6 @@ def granian(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-
-SERVERS = {"granian": granian, "gunicorn": gunicorn}
 
 
 def wait_healthy(server: Server, timeout: float = 60, path: str = "/api/v1/health/") -> float:
