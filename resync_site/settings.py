@@ -141,6 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.core.console.layout.layout",
             ],
         },
     },
@@ -307,6 +308,12 @@ RESYNC_LOCKOUT_MINUTES = env_int("RESYNC_LOCKOUT_MINUTES", 15, minimum=1)
 if not REDIS_URL:
     CACHES["shared"]["TIMEOUT"] = RESYNC_LOCKOUT_MINUTES * 60
 RESYNC_LOCKOUT_CACHE = "shared"
+# Sessions (the console, the admin): read from Redis, written through to the database, so a
+# console page costs no database query for its session. Only the shared Redis alias: a
+# per-process memory tier would keep serving a session another process has ended.
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "shared"
 AXES_HANDLER = "apps.security.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = RESYNC_LOCKOUT_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=RESYNC_LOCKOUT_MINUTES)

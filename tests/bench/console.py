@@ -23,7 +23,8 @@ TARGET = 0.5
 
 
 def session_cookie(env: dict[str, str]) -> str:
-    """A signed-in session of the bench viewer, made as Django's login() would."""
+    """A signed-in session of the bench viewer, made as Django's login() would, and the CSRF
+    cookie a browser holds after its first page (without it, every page mints a new one)."""
     code = (
         "from django.contrib.auth import get_user_model, BACKEND_SESSION_KEY, "
         "HASH_SESSION_KEY, SESSION_KEY;"
@@ -35,7 +36,9 @@ def session_cookie(env: dict[str, str]) -> str:
         "s[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1];"
         "s[HASH_SESSION_KEY] = u.get_session_auth_hash();"
         "s.create();"
-        "print(settings.SESSION_COOKIE_NAME + '=' + s.session_key)"
+        "from django.utils.crypto import get_random_string;"
+        "print(settings.SESSION_COOKIE_NAME + '=' + s.session_key + '; ' "
+        "+ settings.CSRF_COOKIE_NAME + '=' + get_random_string(32))"
     )
     return harness.shell(env, code)
 

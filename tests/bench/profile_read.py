@@ -6,7 +6,8 @@ JWT), and prints the microseconds per request and cProfile's top functions. The 
 benchmarks say how fast; this says why.
 
 Options: ``--path``, ``--requests`` (5,000), ``--top`` (25), ``--anonymous`` (no token),
-``--sort`` (tottime or cumulative).
+``--sort`` (tottime or cumulative), ``--session`` (signed in with a session cookie, as the
+console is, instead of a JWT).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from tests.bench import harness
 
 
-def _environ(path: str, token: str | None) -> dict:
+def _environ(path: str, token: str | None, cookie: str | None = None) -> dict:
     route, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": "GET",
@@ -40,12 +41,16 @@ def _environ(path: str, token: str | None) -> dict:
     }
     if token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    if cookie:
+        environ["HTTP_COOKIE"] = cookie
+        environ["HTTP_ACCEPT"] = "text/html"
     return environ
 
 
-def _call(application, path: str, token: str | None) -> int:
+def _call(application, path: str, token: str | None, cookie: str | None = None) -> int:
     status = []
-    body = application(_environ(path, token), lambda s, h, exc=None: status.append(s))
+    environ = _environ(path, token, cookie)
+    body = application(environ, lambda s, h, exc=None: status.append(s))
     for _ in body:
         pass
     if hasattr(body, "close"):
@@ -60,9 +65,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--anonymous", action="store_true")
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument("--session", action="store_true", help="a console session, no JWT")
     args = parser.parse_args()
 
     env, token = harness.served_plan()
+    cookie = None
+    if args.session:
+        from tests.bench.console import session_cookie
+
+        cookie, token = session_cookie(env), None
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
     from django.core.wsgi import get_wsgi_application
@@ -70,20 +81,20 @@ def main() -> None:
     application = get_wsgi_application()
     token = None if args.anonymous else token
     for _ in range(200):  # warm-up: caches, pools, the response cache entry
-        status = _call(application, args.path, token)
+        status = _call(application, args.path, token, cookie)
     print(f"{args.path}: HTTP {status}; load average {os.getloadavg()[0]:.2f}")
 
     # CPU time of this process, not wall time: far less sensitive to other work on the
     # machine (threads waiting on PostgreSQL or Redis are not counted; a cache hit has none).
     started = time.process_time()
     for _ in range(args.requests):
-        _call(application, args.path, token)
+        _call(application, args.path, token, cookie)
     cpu_us = (time.process_time() - started) / args.requests * 1e6
 
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.requests):
-        _call(application, args.path, token)
+        _call(application, args.path, token, cookie)
     profiler.disable()
     print(f"{cpu_us:.0f} us CPU per request without the profiler ({args.requests:,} requests)\n")
     stats = pstats.Stats(profiler, stream=sys.stdout)

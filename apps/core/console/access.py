@@ -22,26 +22,13 @@ from django.utils.crypto import constant_time_compare
 from django.views import View
 from rest_framework.exceptions import AuthenticationFailed
 
+from apps.core.console.layout import console_context
 from apps.security.authentication import user_remembered
-from apps.security.permissions import (
-    ACT_ON_JOB,
-    VIEW_MONITORING,
-    VIEW_PLAN,
-    request_allows,
-    rule_for,
-)
+from apps.security.permissions import request_allows, rule_for
 
 LOGIN_URL_NAME = "console-login"
 NOT_PERMITTED = "Your account does not hold the permission this page needs ({permission})."
 NO_ROLE = "Ask an administrator for a role (viewer, operator, administrator or auditor)."
-# The console's menu: (URL name, label, permission to show it).
-NAVIGATION = (
-    ("home", "Overview", VIEW_PLAN),
-    ("console-jobs", "Jobs", VIEW_PLAN),
-    ("console-streams", "Job streams", VIEW_PLAN),
-    ("console-workstations", "Workstations", VIEW_PLAN),
-    ("console-system", "System", VIEW_MONITORING),
-)
 
 
 class ConsoleView(View):
@@ -88,16 +75,6 @@ def session_user(request: HttpRequest):
     if not user.is_active or not constant_time_compare(stored, user.get_session_auth_hash()):
         return None
     return user
-
-
-def console_context(request: HttpRequest, section: str) -> dict:
-    """What the layout needs: the menu the user may use, and what they may do."""
-    menu = [
-        {"url": reverse(name), "label": label, "current": name == section}
-        for name, label, permission in NAVIGATION
-        if request_allows(request, permission)
-    ]
-    return {"menu": menu, "may_act": request_allows(request, ACT_ON_JOB)}
 
 
 def forbidden(request: HttpRequest, permission: str | None) -> HttpResponse:

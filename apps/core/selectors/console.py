@@ -7,11 +7,13 @@ states x buckets rows) and short LIMITed lists, never a row per job.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache, cached
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -19,7 +21,7 @@ from django.utils import timezone
 from apps.core.models import HwaConnection, Job, JobAction, JobStatusEvent, JobStream, SyncRun
 from apps.core.models.hwa import DEFAULT_CONNECTION
 from apps.core.selectors.plan import job_counts_by_status, job_list
-from apps.core.selectors.sync import STALE, STALE_FACTOR, plan_freshness
+from apps.core.selectors.sync import FRESHNESS_TTL_S, STALE, STALE_FACTOR, plan_freshness
 from apps.core.services.hwa import hwa_client_peek
 from apps.core.states import ENDED_JOB_STATES, JobStatus, status_for, stream_state
 
@@ -172,12 +174,12 @@ class SyncBanner:
 def sync_banner(*, now: datetime) -> SyncBanner:
     """The freshness the API's headers give, judged against the connection's interval."""
     freshness = plan_freshness()
-    connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION).first()
+    interval = _sync_interval()
     breaker = _breaker_state()
-    if connection is None or not connection.enabled:
+    if interval is None:
         message = "No enabled HWA connection: the plan is served as loaded, nothing syncs it."
         return SyncBanner(IDLE, freshness.synced_at, freshness.status, breaker, message)
-    limit = timedelta(seconds=STALE_FACTOR * connection.sync_interval)
+    limit = timedelta(seconds=STALE_FACTOR * interval)
     if freshness.status == SyncRun.Status.FAILED or breaker == "open":
         level, message = FAILING, _last_error() or "HWA calls are suspended (circuit open)."
     elif freshness.status == STALE or freshness.synced_at is None:
@@ -188,6 +190,23 @@ def sync_banner(*, now: datetime) -> SyncBanner:
     else:
         level, message = OK, "The mirror is up to date."
     return SyncBanner(level, freshness.synced_at, freshness.status, breaker, message)
+
+
+# The banner is on every overview refresh of every operator: the connection's interval is
+# kept for as long as the freshness is (a second), not read per request.
+_interval_memo: TTLCache = TTLCache(maxsize=1, ttl=FRESHNESS_TTL_S)
+
+
+@cached(_interval_memo, lock=threading.Lock())
+def _sync_interval() -> int | None:
+    """The default connection's sync interval in seconds; None when none is enabled."""
+    connection = HwaConnection.objects.filter(name=DEFAULT_CONNECTION, enabled=True)
+    return connection.values_list("sync_interval", flat=True).first()
+
+
+def sync_banner_reset() -> None:
+    """Forget the remembered connection interval (tests)."""
+    _interval_memo.clear()
 
 
 def _breaker_state() -> str:

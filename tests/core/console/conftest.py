@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from apps.core.selectors import sync
+from apps.core.selectors.console import sync_banner_reset
 from apps.core.services.demo_plan import demo_plan_load
 from apps.security import authentication
 from tests.security.test_csp_browser import browser, visit  # noqa: F401 (fixtures)
@@ -17,9 +18,11 @@ def _freshness_read_once(db, monkeypatch):
     # so it does not land on whichever request a test counts.
     monkeypatch.setattr(sync, "FRESHNESS_TTL_S", float("inf"))
     sync.freshness_reset()
+    sync_banner_reset()
     sync.plan_freshness()
     yield
     sync.freshness_reset()
+    sync_banner_reset()
 
 
 @pytest.fixture(autouse=True)

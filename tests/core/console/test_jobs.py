@@ -84,3 +84,42 @@ def test_every_row_shows_status_as_text_and_colour(plan, viewer):
 
     assert 'class="status st-error"' in page
     assert '<span class="dot" aria-hidden="true"></span>Error</span>' in page
+
+
+def test_a_repeated_filter_gives_one_answer_whatever_its_order(plan, viewer):
+    # The page is cached per normalised query: both orders are one key, so they must be one
+    # page (the FilterSet reads the normalised query, not the raw one).
+    client = signed_in(viewer)
+    base = reverse("console-jobs")
+
+    first = _main(client.get(f"{base}?internal_state=ABEND&internal_state=SUCC"))
+    second = _main(client.get(f"{base}?internal_state=SUCC&internal_state=ABEND"))
+
+    assert first == second
+
+
+def _main(response) -> str:
+    """The page's content (the layout holds a CSRF token masked anew on each request)."""
+    html = response.content.decode()
+    return html[html.index("<main") : html.index("</main>")]
+
+
+def test_a_bad_filter_is_refused_every_time_not_cached(plan, viewer):
+    client = signed_in(viewer)
+    url = f"{reverse('console-jobs')}?start_after=yesterday"
+
+    answers = [client.get(url) for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [400, 400]
+    assert all(b"start_after" in a.content for a in answers)
+
+
+def test_the_content_is_shared_but_the_layout_is_each_users(plan, viewer, operator):
+    url = f"{reverse('console-jobs')}?status=Error"
+
+    mine = signed_in(viewer).get(url).content.decode()
+    theirs = signed_in(operator).get(url).content.decode()
+
+    assert f"<span>{viewer.username}</span>" in mine
+    assert f"<span>{operator.username}</span>" in theirs
+    assert f"<span>{viewer.username}</span>" not in theirs
