@@ -133,8 +133,9 @@ def test_only_the_first_scan_chars_are_looked_at():
 
 
 # Inputs built to make a careless pattern backtrack: nested or unbounded repetitions would
-# take seconds or hours on them. The bound is generous (a loaded 2-core machine scans each
-# in a few milliseconds): it fails only if a pattern goes quadratic or worse.
+# take minutes or hours on them. The bound is very generous (a loaded 2-core machine scans
+# each in a few milliseconds): it fails only if a pattern goes quadratic or worse, never
+# because the machine is busy.
 PATHOLOGICAL = [
     "<a " * 100_000,
     "'" + " " * 100_000,
@@ -151,7 +152,7 @@ PATHOLOGICAL = [
 def test_pathological_input_is_scanned_in_bounded_time(text):
     started = time.perf_counter()
     scan(text, "body")
-    assert time.perf_counter() - started < 0.25
+    assert time.perf_counter() - started < 5.0
 
 
 @pytest.mark.parametrize(

