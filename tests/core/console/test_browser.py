@@ -136,3 +136,40 @@ def test_auto_refresh_can_be_paused(browser, visit, demo_plan):
 
     assert toggle.get_attribute("aria-pressed") == "true"
     assert browser.find_element(By.CSS_SELECTOR, ".refresh-state").text == "Auto-refresh paused"
+
+
+# The page, not a wide table in its own scroll box, must fit: tables scroll inside `.scroll`.
+PAGE_OVERFLOW = "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# Everything a user acts on, and whether the keyboard can reach it.
+UNREACHABLE = """
+return [...document.querySelectorAll('a[href], button, input, select, summary')]
+  .filter(e => e.offsetParent !== null && (e.tabIndex < 0 || e.disabled))
+  .map(e => e.outerHTML.slice(0, 80));
+"""
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_pages_fit_a_tablet_and_a_laptop_and_the_keyboard_reaches_every_control(
+    browser, visit, demo_plan, width
+):
+    _with_role("administrator", "administrator")
+    job = Job.objects.filter(status="Error").first()
+    pages = {**PLAN_PAGES, **SYSTEM_PAGES, reverse("console-job", args=[job.pk]): ".fields-list"}
+    browser.set_window_size(width, 1000)
+    try:
+        problems = {"sign-in": sign_in(browser, visit, "administrator")}
+        for path, ready in pages.items():
+            problems[path] = visit(path, ready)
+            overflow = browser.execute_script(PAGE_OVERFLOW)
+            if overflow > 0:
+                problems[path].append(f"the page is {overflow} px wider than {width} px")
+            problems[path] += [
+                f"not keyboard-reachable: {html}" for html in browser.execute_script(UNREACHABLE)
+            ]
+        # The first Tab lands on the skip link, which leads to the content.
+        browser.find_element(By.TAG_NAME, "body").send_keys("\t")
+        focused = browser.switch_to.active_element
+        assert focused.get_attribute("class") == "skip"
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert_none(problems)
