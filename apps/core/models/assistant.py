@@ -11,8 +11,9 @@ from apps.security.crypto import EncryptedTextField
 
 DEFAULT_CONFIG = "default"
 SIMULATOR_MODEL = "resync-simulator"
-MODEL_NAME_RE = r"^[a-zA-Z0-9\-_/.]+$"
-MODEL_NAME_INVALID = "Letters, digits, '-', '_', '/' and '.' only."
+# ':' for Ollama's tags (qwen2.5:7b); nothing that could break out of a JSON string or a URL.
+MODEL_NAME_RE = r"^[a-zA-Z0-9\-_/.:]+$"
+MODEL_NAME_INVALID = "Letters, digits, '-', '_', '/', '.' and ':' only."
 MAX_TOOL_CALLS_LIMIT = 20
 # The settings an administrator edits and the audit log records; the API key is edited
 # and audited apart, since its value must never be shown or logged.
@@ -51,7 +52,7 @@ class AssistantConfig(models.Model):
         max_length=100,
         default=SIMULATOR_MODEL,
         validators=[RegexValidator(MODEL_NAME_RE, MODEL_NAME_INVALID)],
-        help_text="The model name the server knows, e.g. llama3.1 or "
+        help_text="The model name the server knows, e.g. llama3.1, qwen2.5:7b or "
         "meta-llama/Llama-3.1-8B-Instruct; it must support tool calling.",
     )
     api_key = EncryptedTextField(

@@ -85,12 +85,22 @@ def test_a_new_base_url_without_the_key_is_a_form_error(change_page, config):
     assert AssistantConfig.objects.get().base_url == config.base_url
 
 
-def test_a_model_name_outside_the_allowed_characters_is_a_form_error(change_page, config):
+@pytest.mark.parametrize("model", ["llama 3.1", 'llama3.1"}', "<script>"])
+def test_a_model_name_outside_the_allowed_characters_is_a_form_error(change_page, config, model):
     client, url = change_page
 
-    page = client.post(url, _form(config, model="llama3.1:8b"))
+    page = client.post(url, _form(config, model=model))
 
     assert "model" in page.context["adminform"].form.errors
+
+
+def test_an_ollama_tag_is_a_model_name(change_page, config):
+    client, url = change_page
+
+    page = client.post(url, _form(config, model="qwen2.5:7b"))
+
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    assert AssistantConfig.objects.get().model == "qwen2.5:7b"
 
 
 def test_there_is_only_ever_one_row(change_page):
