@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+from rest_framework.test import APIClient
 
 from apps.core.assistant.orchestrator import BUDGET_SPENT
 from apps.core.models import ActionProposal, Conversation, Job
@@ -13,6 +14,8 @@ from apps.core.services.assistant_config import assistant_config_update, client_
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent, SecurityEvent
 from apps.monitoring.services import security_events_flush
+from apps.security.api_keys.services import api_key_create
+from apps.security.scopes import PLAN_READ
 from tests.conftest import _client_for
 from tests.core.assistant.conftest import today_at
 from tests.factories import JobFactory, UserFactory
@@ -22,6 +25,12 @@ pytestmark = pytest.mark.django_db
 ASK = "/api/v1/assistant/ask/"
 CONFIRM = "/api/v1/assistant/confirm/"
 CONVERSATIONS = "/api/v1/assistant/conversations/"
+
+
+def key_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
 
 
 def ask(client, prompt: str, **fields):
@@ -324,6 +333,21 @@ def test_questions_are_throttled_per_user(llm, plan, viewer_client, settings):
     statuses = [ask(viewer_client, "how many jobs are held?").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_questions_are_throttled_per_api_key(llm, plan, viewer, settings):
+    rates = settings.RESYNC_THROTTLE_RATES
+    settings.RESYNC_THROTTLE_RATES = {**rates, "assistant": "100/min", "assistant_api_key": "2/min"}
+    first = api_key_create(owner=viewer, name="a", scopes=[PLAN_READ], actor=None, source="command")
+    second = api_key_create(
+        owner=viewer, name="b", scopes=[PLAN_READ], actor=None, source="command"
+    )
+
+    statuses = [ask(key_client(first[1]), "how many jobs are held?").status_code for _ in range(3)]
+    other = ask(key_client(second[1]), "how many jobs are held?").status_code
+
+    assert statuses == [200, 200, 429]
+    assert other == 200  # counted per key, not per owner
 
 
 def test_anonymous_callers_are_refused(llm, anon_client):
