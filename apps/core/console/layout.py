@@ -22,6 +22,7 @@ NAVIGATION = (
     ("console-jobs", "Jobs", VIEW_PLAN),
     ("console-streams", "Job streams", VIEW_PLAN),
     ("console-workstations", "Workstations", VIEW_PLAN),
+    ("console-assistant", "Assistant", VIEW_PLAN),
     ("console-system", "System", VIEW_MONITORING),
 )
 LINKS = {

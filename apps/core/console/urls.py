@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.core.console import access, jobs, overview, plan, system
+from apps.core.console import access, assistant, jobs, overview, plan, system
 
 urlpatterns = [
     # "home": the admin's "View site" and `make run` land here.
@@ -14,6 +14,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="console-job"),
     path("streams/", plan.JobStreamListView.as_view(), name="console-streams"),
     path("workstations/", plan.WorkstationListView.as_view(), name="console-workstations"),
+    path("assistant/", assistant.AssistantPageView.as_view(), name="console-assistant"),
     path("system/", system.SystemView.as_view(), name="console-system"),
     path("system/live/", system.SystemLiveView.as_view(), name="console-system-live"),
     path("login/", access.ConsoleLoginView.as_view(), name=access.LOGIN_URL_NAME),

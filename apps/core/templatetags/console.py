@@ -28,3 +28,16 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m {seconds:02d}s"
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+# apps/security/prompts/sanitize.py escapes these three in every answer (for Markdown
+# renderers); shown as text, the page undoes them and the template escapes again.
+_ANSWER_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
+@register.filter
+def answer_text(text: str) -> str:
+    """An assistant answer as the characters it stands for (autoescaped when rendered)."""
+    for entity, character in _ANSWER_ENTITIES:
+        text = text.replace(entity, character)
+    return text

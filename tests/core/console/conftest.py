@@ -9,6 +9,7 @@ from apps.core.selectors import sync
 from apps.core.selectors.console import sync_banner_reset
 from apps.core.services.demo_plan import demo_plan_load
 from apps.security import authentication
+from tests.core.assistant.conftest import llm  # noqa: F401 (fixture)
 from tests.security.test_csp_browser import browser, visit  # noqa: F401 (fixtures)
 
 

@@ -29,6 +29,7 @@ PLAN_PAGES = {
     "/jobs/?status=Error&ordering=-start": "table.jobs",
     "/streams/": "table.grid",
     "/workstations/": "table.grid",
+    "/assistant/": "form.ask",
 }
 SYSTEM_PAGES = {"/system/": "#live .grid"}
 PAGES_BY_ROLE = {
@@ -172,4 +173,64 @@ def test_pages_fit_a_tablet_and_a_laptop_and_the_keyboard_reaches_every_control(
         assert focused.get_attribute("class") == "skip"
     finally:
         browser.set_window_size(1280, 1000)
+    assert_none(problems)
+
+
+def _ask(browser, question: str):
+    browser.find_element(By.ID, "prompt").send_keys(question)
+    browser.find_element(By.CSS_SELECTOR, "form.ask [type=submit]").click()
+    return WebDriverWait(browser, WAIT_S).until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, ".transcript .turn-assistant, .transcript .turn-error")
+        )
+    )
+
+
+def _ask_again(browser, question: str):
+    before = len(browser.find_elements(By.CSS_SELECTOR, ".transcript .turn-assistant"))
+    browser.find_element(By.ID, "prompt").send_keys(question)
+    browser.find_element(By.CSS_SELECTOR, "form.ask [type=submit]").click()
+    WebDriverWait(browser, WAIT_S).until(
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, ".transcript .turn-assistant")) > before
+    )
+    return browser.find_elements(By.CSS_SELECTOR, ".transcript .turn-assistant")[-1]
+
+
+def test_a_viewer_asks_the_assistant_and_reads_the_answer_as_text(browser, visit, llm, demo_plan):
+    _with_role("viewer", "viewer")
+    problems = {"sign-in": sign_in(browser, visit, "viewer")}
+    problems["/assistant/"] = visit(reverse("console-assistant"), "form.ask")
+    held = Job.objects.filter(status="Held").count()
+
+    answer = _ask(browser, "how many jobs are held?")
+
+    assert "turn-assistant" in answer.get_attribute("class"), answer.text
+    assert f"{held} jobs are Held" in answer.text
+
+    help_text = _ask_again(browser, "what can you do?")  # the help lists `<status>` patterns
+    assert "how many jobs are <status>" in help_text.text
+    problems["answered"] = visit.problems()
+    assert_none(problems)
+
+
+def test_an_operator_confirms_a_proposed_hold_from_the_assistant_page(
+    browser, visit, llm, sim, hwa
+):
+    plan_sync(client=hwa)
+    _with_role("operator", "operator")
+    simulated = next(j for j in sim.plan.jobs if j.state == "WAIT")
+    job = Job.objects.get(hwa_id=simulated.hwa_id)
+    problems = {"sign-in": sign_in(browser, visit, "operator")}
+    problems["/assistant/"] = visit(reverse("console-assistant"), "form.ask")
+
+    answer = _ask(browser, f"hold job {job.name}")
+    answer.find_element(By.CSS_SELECTOR, "button.action-hold").click()
+    WebDriverWait(browser, WAIT_S).until(expected_conditions.alert_is_present()).accept()
+    outcome = WebDriverWait(browser, WAIT_S).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".proposal .outcome"))
+    )
+
+    assert outcome.text.startswith("ok"), outcome.text
+    assert sim.plan.job(job.hwa_id).state == "HOLD"
+    problems["confirmed"] = visit.problems()
     assert_none(problems)

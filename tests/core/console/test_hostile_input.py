@@ -20,6 +20,9 @@ JUNK = [
     ("console-workstations", "?gone=maybe", 400),
     ("console-workstations", "?q=%00", 400),  # a NUL is refused by the form field
     ("home", "?refresh=%00", 200),
+    ("console-assistant", "?conversation=%00", 404),
+    ("console-assistant", "?conversation=99999999999999999999999", 404),
+    ("console-assistant", "?conversation=-1", 404),
 ]
 
 
