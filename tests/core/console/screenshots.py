@@ -17,7 +17,7 @@ from django.urls import reverse
 from apps.core.models import Job
 from apps.core.services.demo_plan import demo_plan_load
 from tests.conftest import _with_role
-from tests.core.console.test_browser import sign_in
+from tests.core.console.test_browser import _ask, _ask_again, sign_in
 from tests.security.test_csp_browser import assert_none
 from tests.security.test_csp_browser import pytestmark as browser_marks
 
@@ -34,7 +34,7 @@ def _shoot(browser, name: str, width: int) -> Path:
     return path
 
 
-def test_screenshots(browser, visit):
+def test_screenshots(browser, visit, llm):
     demo_plan_load(jobs=JOBS, seed=1)
     _with_role("operator", "administrator")
     job = Job.objects.filter(status="Error").order_by("-rerun_count", "id").first()
@@ -55,9 +55,15 @@ def test_screenshots(browser, visit):
         browser.set_window_size(1280, 900)
         problems[name] = visit(path, ready)
         _shoot(browser, name, 1280)
+    browser.set_window_size(1280, 900)
+    problems["assistant"] = visit(reverse("console-assistant"), "form.ask")
+    _ask(browser, "how many jobs are held?")
+    _ask_again(browser, f"hold job {Job.objects.filter(status='Waiting').first().name}")
+    problems["assistant"] += visit.problems()
+    _shoot(browser, "assistant", 1280)
     browser.set_window_size(768, 900)
     problems["overview-768"] = visit("/", "#live .counts")
     _shoot(browser, "overview-768", 768)
     browser.set_window_size(1280, 1000)
     assert_none(problems)
-    assert {p.stem for p in OUT.glob("*.png")} >= {*pages, "login", "overview-768"}
+    assert {p.stem for p in OUT.glob("*.png")} >= {*pages, "login", "assistant", "overview-768"}

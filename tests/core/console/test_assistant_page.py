@@ -53,7 +53,7 @@ def test_a_conversation_shows_its_messages_as_text_with_job_links(viewer):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; 1 job is held &amp; 2 &lt;3." in html
     assert "&amp;lt;" not in html
     assert "<script>alert(1)" not in html
-    assert f'<a href="{reverse("console-job", args=[7])}">PAY_PRINT</a>' in html
+    assert f'<a href="{reverse("console-job", args=[7])}">PAY_PRINT (#7)</a>' in html
     assert f'name="conversation" value="{conversation.pk}"' in html  # the form continues it
 
 

@@ -147,7 +147,8 @@
           if (answer.citations.length) {
             var cited = element("p", "citations", "Jobs: ");
             answer.citations.forEach(function (job, index) {
-              var link = element("a", "", job.name);
+              // Names repeat across streams: the id tells two jobs apart.
+              var link = element("a", "", job.name + " (#" + job.id + ")");
               link.href = jobUrl.replace(/0\/$/, job.id + "/");
               if (index) { cited.appendChild(document.createTextNode(", ")); }
               cited.appendChild(link);
