@@ -71,7 +71,13 @@ from apps.core.hwa.types import (
     WorkstationRecord,
 )
 from apps.core.middleware import NO_REQUEST_ID, current_request_id, new_request_id
-from apps.core.upstream.client import JSON_HEADERS, CallObserver, Failure, ResilientClient
+from apps.core.upstream.client import (
+    JSON_HEADERS,
+    CallObserver,
+    ClientSettings,
+    Failure,
+    ResilientClient,
+)
 
 T = TypeVar("T")
 
@@ -85,24 +91,15 @@ PAGING_STUCK = "the Next-Page token did not advance"
 call_observers: list[CallObserver] = []
 
 
-@dataclass(frozen=True, slots=True)
-class HwaClientSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HwaClientSettings(ClientSettings):
     """Everything the client needs; the pool and timeout fields can change live."""
 
-    base_url: str
     username: str
     password: str
     verify_tls: bool = True
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
     page_size: int = 1000
     flavour: Flavour = "v1"
-    max_retries: int = 3
-    backoff_base: float = 0.5
-    backoff_max: float = 10.0
-    breaker_threshold: int = 5
-    breaker_cooloff: float = 30.0
-    max_connections: int = 10
     max_keepalive_connections: int = 5
     keepalive_expiry: float = 30.0
     pool_timeout: float | None = None  # wait for a free connection; None: connect_timeout
@@ -112,8 +109,8 @@ class HwaClientSettings:
             raise ValueError("flavour must be 'v1' or 'v2'")
         if self.page_size < 1 or self.max_retries < 0 or self.max_connections < 1:
             raise ValueError("page_size and max_connections must be >= 1, max_retries >= 0")
-        if min(self.connect_timeout, self.read_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
+        # Two-argument super(): slots=True makes a new class, unknown to the bare form.
+        super(HwaClientSettings, self).__post_init__()
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, Self, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 import httpx
 
@@ -37,21 +37,24 @@ CallObserver = Callable[[str, float | None, str | None], None]
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-class ClientSettings(Protocol):
-    """The settings fields the shared plumbing reads (each API's settings add their own)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSettings:
+    """What every upstream client is configured with; each API's settings add their own
+    fields and set their own defaults (keyword-only, so they can)."""
 
-    @property
-    def base_url(self) -> str: ...
-    @property
-    def max_retries(self) -> int: ...
-    @property
-    def backoff_base(self) -> float: ...
-    @property
-    def backoff_max(self) -> float: ...
-    @property
-    def breaker_threshold(self) -> int: ...
-    @property
-    def breaker_cooloff(self) -> float: ...
+    base_url: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 10.0
+    breaker_threshold: int = 5
+    breaker_cooloff: float = 30.0
+    max_connections: int = 10
+
+    def __post_init__(self) -> None:
+        if min(self.connect_timeout, self.read_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
 
 
 S = TypeVar("S", bound=ClientSettings)

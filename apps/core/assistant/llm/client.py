@@ -41,7 +41,13 @@ import orjson
 
 from apps.core.assistant.llm import errors
 from apps.core.assistant.llm.errors import LlmBadOutputError, LlmError, LlmUnavailableError
-from apps.core.upstream.client import JSON_HEADERS, CallObserver, Failure, ResilientClient
+from apps.core.upstream.client import (
+    JSON_HEADERS,
+    CallObserver,
+    ClientSettings,
+    Failure,
+    ResilientClient,
+)
 
 CHAT_PATH = "/chat/completions"
 MODELS_PATH = "/models"
@@ -76,27 +82,21 @@ class ChatReply:
     usage: dict  # {"prompt_tokens": int, "completion_tokens": int}
 
 
-@dataclass(frozen=True, slots=True)
-class LlmClientSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmClientSettings(ClientSettings):
     """Everything the client needs (built from AssistantConfig by the service)."""
 
-    base_url: str
     model: str
     api_key: str = field(default="", repr=False)
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # a model's answer takes far longer than HWA's
     max_tokens: int = 1024
     temperature: float = 0.2
     max_retries: int = 2
-    backoff_base: float = 0.5
     backoff_max: float = 8.0
-    breaker_threshold: int = 5
-    breaker_cooloff: float = 30.0
-    max_connections: int = 10
 
     def __post_init__(self) -> None:
-        if min(self.connect_timeout, self.read_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
+        # Two-argument super(): slots=True makes a new class, unknown to the bare form.
+        super(LlmClientSettings, self).__post_init__()
         if self.max_tokens < 1 or self.max_retries < 0 or self.max_connections < 1:
             raise ValueError("max_tokens and max_connections must be >= 1, max_retries >= 0")
 
