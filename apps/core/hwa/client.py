@@ -1,6 +1,8 @@
 """The HWA REST client: pooled httpx, timeouts, retries with backoff, a circuit breaker.
 
-One `httpx.Client` is built from `HwaClientSettings` and reused for every call (Basic auth,
+The pool, timeouts, backoff, breaker and call observers are the shared plumbing of
+apps/core/upstream/client.py; this module keeps HWA's calls, paging and errors. One
+`httpx.Client` is built from `HwaClientSettings` and reused for every call (Basic auth,
 JSON headers). Every call sends a `Request-Id` header (as HCL's samples do): the id of the
 request or sync run it serves (apps.core.middleware), so an API call, its log lines, its
 audit rows and the HWA calls it made share one id (a new uuid outside of both). Every call
@@ -29,12 +31,8 @@ workstations in v2 (no v2 endpoint is documented, so the v1 query is used).
 
 from __future__ import annotations
 
-import math
-import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -42,7 +40,6 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from apps.core.breaker import CircuitBreaker
 from apps.core.hwa import errors
 from apps.core.hwa.errors import (
     HwaAuthError,
@@ -74,6 +71,13 @@ from apps.core.hwa.types import (
     WorkstationRecord,
 )
 from apps.core.middleware import NO_REQUEST_ID, current_request_id, new_request_id
+from apps.core.upstream.client import (
+    JSON_HEADERS,
+    CallObserver,
+    ClientSettings,
+    Failure,
+    ResilientClient,
+)
 
 T = TypeVar("T")
 
@@ -82,42 +86,20 @@ CONNECTED = "Connected to HWA at {url} as {username} (API {flavour})"
 UNKNOWN_ACTION = "Unknown job action {action!r}; expected one of rerun, hold, release, cancel"
 PAGING_STUCK = "the Next-Page token did not advance"
 
-CIRCUIT_OPEN_KIND = "circuit_open"
-# Called after every HTTP exchange with HWA as (operation, seconds, failure kind or None),
-# and with seconds None for a call the open breaker refused. apps.monitoring's metrics
-# listen here, so the client itself knows nothing of Prometheus. An observer must be cheap
-# and must not raise.
-CallObserver = Callable[[str, float | None, str | None], None]
+# Told of every HTTP exchange with HWA (upstream.client.CallObserver): apps.monitoring's
+# metrics listen here, so the client itself knows nothing of Prometheus.
 call_observers: list[CallObserver] = []
 
 
-def _notify(operation: str, seconds: float | None, failure: str | None) -> None:
-    for observer in call_observers:
-        observer(operation, seconds, failure)
-
-
-# Statuses that mean "HWA is unwell, try again": they count against the breaker.
-_RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class HwaClientSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HwaClientSettings(ClientSettings):
     """Everything the client needs; the pool and timeout fields can change live."""
 
-    base_url: str
     username: str
     password: str
     verify_tls: bool = True
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
     page_size: int = 1000
     flavour: Flavour = "v1"
-    max_retries: int = 3
-    backoff_base: float = 0.5
-    backoff_max: float = 10.0
-    breaker_threshold: int = 5
-    breaker_cooloff: float = 30.0
-    max_connections: int = 10
     max_keepalive_connections: int = 5
     keepalive_expiry: float = 30.0
     pool_timeout: float | None = None  # wait for a free connection; None: connect_timeout
@@ -127,61 +109,20 @@ class HwaClientSettings:
             raise ValueError("flavour must be 'v1' or 'v2'")
         if self.page_size < 1 or self.max_retries < 0 or self.max_connections < 1:
             raise ValueError("page_size and max_connections must be >= 1, max_retries >= 0")
-        if min(self.connect_timeout, self.read_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
+        # Two-argument super(): slots=True makes a new class, unknown to the bare form.
+        super(HwaClientSettings, self).__post_init__()
 
 
 @dataclass(slots=True)
-class _Failure(Exception):
-    """One failed attempt, before it becomes a typed error for the caller."""
+class _Failure(Failure):
+    """One failed attempt: timeout | unreachable | status | malformed, and HWA's messages."""
 
-    kind: str  # timeout | unreachable | status | malformed
-    reason: str
-    status: int = 0
+    # Queries are idempotent, so anything that says "HWA is unwell, try again" is retried
+    # (job actions are never retried at all: see HwaClient.job_action).
+    retryable_kinds = frozenset({"timeout", "unreachable"})
+    retryable_statuses = frozenset({429, 500, 502, 503, 504})
+
     messages: tuple[str, ...] = ()
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in ("timeout", "unreachable") or self.status in _RETRYABLE_STATUSES
-
-    @property
-    def metric_kind(self) -> str:
-        """The failure as a bounded label: timeout, unreachable, malformed, http_4xx, http_5xx."""
-        return f"http_{self.status // 100}xx" if self.kind == "status" else self.kind
-
-    @property
-    def unhealthy(self) -> bool:
-        """Does this failure say HWA is unwell (count against the breaker)?"""
-        return self.retryable or self.kind == "malformed" or self.status >= 500
-
-
-class _Pool:
-    """An httpx.Client and the number of calls using it, so a retired one closes last."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.in_flight = 0
-        self.retired = False
-
-
-def build_http_client(settings: HwaClientSettings) -> httpx.Client:
-    """The pooled httpx client for these settings."""
-    return httpx.Client(
-        base_url=settings.base_url.rstrip("/"),
-        auth=httpx.BasicAuth(settings.username, settings.password),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        verify=settings.verify_tls,
-        timeout=httpx.Timeout(
-            settings.read_timeout,
-            connect=settings.connect_timeout,
-            pool=settings.pool_timeout or settings.connect_timeout,
-        ),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_keepalive_connections,
-            keepalive_expiry=settings.keepalive_expiry,
-        ),
-    )
 
 
 def _request_id() -> str:
@@ -198,85 +139,34 @@ def _messages_of(response: httpx.Response) -> tuple[str, ...]:
     return tuple(str(m) for m in messages) if isinstance(messages, list) else ()
 
 
-class HwaClient:
+class HwaClient(ResilientClient[HwaClientSettings]):
     """A thread-safe client for the HWA plan REST API (v1 or v2 flavour)."""
 
-    def __init__(
-        self,
-        settings: HwaClientSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        self._settings = settings
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._breaker = breaker or CircuitBreaker(
-            threshold=settings.breaker_threshold, cooloff=settings.breaker_cooloff
-        )
-        self._lock = threading.Lock()
-        self._pool = _Pool(build_http_client(settings))
+    call_observers = call_observers
+
+    def __init__(self, settings: HwaClientSettings, **options: Any) -> None:
+        super().__init__(settings, **options)
         # One per listing, kept for the process's life: an item whose JSON text did not
         # change since the last complete listing is not parsed again (parsing.RecordMemo).
         self._memos: dict[str, RecordMemo[Any]] = {}
 
-    # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def settings(self) -> HwaClientSettings:
-        """The settings in force."""
-        return self._settings
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The circuit breaker guarding every call (read its `snapshot()` for health)."""
-        return self._breaker
-
-    @property
-    def http_client(self) -> httpx.Client:
-        """The httpx client new calls use (pool statistics read it)."""
-        return self._pool.client
-
-    def reconfigure(self, settings: HwaClientSettings) -> None:
-        """Switch to new settings; calls in flight finish on the old pool, which then closes."""
-        new = _Pool(build_http_client(settings))
-        with self._lock:
-            old, self._pool, self._settings = self._pool, new, settings
-            old.retired = True
-            close_now = old.in_flight == 0
-        self._breaker.configure(
-            threshold=settings.breaker_threshold, cooloff=settings.breaker_cooloff
+    def _build_http(self, settings: HwaClientSettings) -> httpx.Client:
+        return httpx.Client(
+            base_url=settings.base_url.rstrip("/"),
+            auth=httpx.BasicAuth(settings.username, settings.password),
+            headers=JSON_HEADERS,
+            verify=settings.verify_tls,
+            timeout=httpx.Timeout(
+                settings.read_timeout,
+                connect=settings.connect_timeout,
+                pool=settings.pool_timeout or settings.connect_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_keepalive_connections,
+                keepalive_expiry=settings.keepalive_expiry,
+            ),
         )
-        if close_now:
-            old.client.close()
-
-    def close(self) -> None:
-        """Close the connection pool (after in-flight calls end)."""
-        with self._lock:
-            self._pool.retired = True
-            close_now = self._pool.in_flight == 0
-        if close_now:
-            self._pool.client.close()
-
-    def __enter__(self) -> HwaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _lease(self) -> Iterator[httpx.Client]:
-        with self._lock:
-            pool = self._pool
-            pool.in_flight += 1
-        try:
-            yield pool.client
-        finally:
-            with self._lock:
-                pool.in_flight -= 1
-                close_now = pool.retired and pool.in_flight == 0
-            if close_now:
-                pool.client.close()
 
     # --- public calls -------------------------------------------------------------------
     def iter_workstations(self) -> Iterator[Page[WorkstationRecord]]:
@@ -340,10 +230,12 @@ class HwaClient:
             if settings.flavour == "v2"
             else ("POST", "/plan/current/workstation/query")
         )
+        operation = "test_connection"
         try:
-            data = self._attempt(
-                method, path, headers={"How-Many": "1"}, body=None, operation="test_connection"
-            )[0]
+            (data, _), started = self._attempt(
+                operation, lambda: self._exchange(method, path, {"How-Many": "1"})
+            )
+            self._observe(operation, time.perf_counter() - started, None)
             list_items(data, path)
         except _Failure as failure:
             return ConnectionCheck(False, str(self._error(failure, method, path, 1)))
@@ -427,69 +319,14 @@ class HwaClient:
         decode: Callable[[bytes], Any] = orjson.loads,
     ) -> tuple[Any, str | None]:
         """Send with retries (idempotent only) through the breaker; JSON body and next token."""
-        settings = self._settings
-        attempts = settings.max_retries + 1 if idempotent else 1
-        failure: _Failure | None = None
-        for attempt in range(1, attempts + 1):
-            if attempt > 1:
-                self._sleep(self._backoff(attempt - 1, settings))
-            if not self._breaker.try_acquire():
-                # Mid-retry, the real cause is more useful than "circuit open".
-                if failure is not None:
-                    break
-                _notify(operation, None, CIRCUIT_OPEN_KIND)
-                raise self._circuit_open()
-            try:
-                result = self._attempt(
-                    method,
-                    path,
-                    headers=headers,
-                    body=body,
-                    allow_empty=allow_empty,
-                    operation=operation,
-                    decode=decode,
-                )
-            except _Failure as exc:
-                failure = exc
-                self._record(exc)
-                if not exc.retryable:
-                    break
-                continue
-            self._breaker.record_success()
-            return result
-        assert failure is not None
-        raise self._error(failure, method, path, attempt)
-
-    def _backoff(self, retry: int, settings: HwaClientSettings) -> float:
-        # Full jitter: spreads retries of many workers instead of synchronising them.
-        cap = min(settings.backoff_max, settings.backoff_base * 2 ** (retry - 1))
-        return self._rng.uniform(0, cap)
-
-    def _record(self, failure: _Failure) -> None:
-        if failure.unhealthy:
-            self._breaker.record_failure(failure.reason)
-        else:
-            self._breaker.record_success()  # HWA answered coherently, e.g. a 404
-
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str] | None,
-        body: dict[str, Any] | None,
-        allow_empty: bool = False,
-        operation: str,
-        decode: Callable[[bytes], Any] = orjson.loads,
-    ) -> tuple[Any, str | None]:
-        """One HTTP exchange, timed and reported to `call_observers` (success or failure)."""
-        started = time.perf_counter()
-        try:
-            result = self._exchange(method, path, headers, body, allow_empty, decode)
-        except _Failure as failure:
-            _notify(operation, time.perf_counter() - started, failure.metric_kind)
-            raise
-        _notify(operation, time.perf_counter() - started, None)
+        result, started = self._retrying(
+            operation,
+            lambda: self._exchange(method, path, headers, body, allow_empty, decode),
+            attempts=self._settings.max_retries + 1 if idempotent else 1,
+            error=lambda failure, attempts: self._error(failure, method, path, attempts),
+        )
+        self._observe(operation, time.perf_counter() - started, None)
+        self._breaker.record_success()
         return result
 
     def _exchange(
@@ -497,10 +334,11 @@ class HwaClient:
         method: str,
         path: str,
         headers: Mapping[str, str] | None,
-        body: dict[str, Any] | None,
-        allow_empty: bool,
-        decode: Callable[[bytes], Any],
+        body: dict[str, Any] | None = None,
+        allow_empty: bool = False,
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> tuple[Any, str | None]:
+        """One HTTP exchange: HWA's JSON answer and next-page token, or a `_Failure`."""
         request_headers = {"Request-Id": _request_id(), **(headers or {})}
         try:
             with self._lease() as http:
@@ -513,8 +351,8 @@ class HwaClient:
             raise _Failure(
                 "status",
                 f"HTTP {response.status_code}",
-                response.status_code,
-                _messages_of(response),
+                status=response.status_code,
+                messages=_messages_of(response),
             )
         if allow_empty and not response.content.strip():
             return None, None
@@ -522,15 +360,11 @@ class HwaClient:
             # orjson (3-4x json's speed), or for listings parsing.decode_listing.
             data = decode(response.content)
         except ValueError as exc:
-            raise _Failure("malformed", str(exc), response.status_code) from None
+            raise _Failure("malformed", str(exc), status=response.status_code) from None
         return data, response.headers.get(NEXT_PAGE_HEADER)
 
     def _circuit_open(self) -> HwaUnavailable:
-        snap = self._breaker.snapshot()
-        retry_after = max(1, math.ceil(snap.retry_after))
-        detail = errors.CIRCUIT_OPEN.format(
-            failures=snap.consecutive_failures, retry_after=retry_after
-        )
+        detail, retry_after, snap = self._suspension(errors.CIRCUIT_OPEN)
         return HwaUnavailable(
             detail, retry_after=retry_after, extra={"last_error": snap.last_error}
         )

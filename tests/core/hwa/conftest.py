@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from apps.core.breaker import CircuitBreaker
 from apps.core.hwa.client import HwaClient, HwaClientSettings
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
+from tests.core.simulator_clients import SimulatorClientFactory
 
 PASSWORD = "sim-test-password"
 
@@ -26,35 +26,24 @@ def sim() -> Iterator[SimulatorServer]:
         yield server
 
 
-class ClientFactory:
-    """Builds clients against the simulator and records their backoff sleeps."""
+class ClientFactory(SimulatorClientFactory[HwaClient]):
+    client_class, settings_class = HwaClient, HwaClientSettings
 
-    def __init__(self, sim: SimulatorServer) -> None:
-        self.sim = sim
-        self.sleeps: list[float] = []
-        self.clients: list[HwaClient] = []
-
-    def __call__(self, breaker: CircuitBreaker | None = None, **overrides: Any) -> HwaClient:
-        options: dict[str, Any] = {
+    def defaults(self) -> dict[str, Any]:
+        return {
             "base_url": self.sim.base_url,
             "username": "resync",
             "password": PASSWORD,
             "page_size": 100,
             "max_retries": 2,
             "read_timeout": 5.0,
-            **overrides,
         }
-        client = HwaClient(HwaClientSettings(**options), sleep=self.sleeps.append, breaker=breaker)
-        self.clients.append(client)
-        return client
 
 
 @pytest.fixture
 def make_client(sim: SimulatorServer) -> Iterator[ClientFactory]:
-    factory = ClientFactory(sim)
-    yield factory
-    for client in factory.clients:
-        client.close()
+    with ClientFactory(sim) as factory:
+        yield factory
 
 
 def wait_until(condition: Callable[[], bool], attempts: int = 200) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC
 
 import httpx
@@ -284,15 +285,7 @@ def test_test_connection_reports_success_or_the_exact_failure(sim, make_client) 
 def test_reconfigure_uses_the_new_settings_for_later_calls(sim, make_client) -> None:
     client = make_client(page_size=100)
     assert len(list(client.iter_jobs())) == 3
-    client.reconfigure(
-        client.settings.__class__(
-            **{
-                **{f: getattr(client.settings, f) for f in client.settings.__slots__},
-                "page_size": 150,
-                "max_connections": 2,
-            }
-        )
-    )
+    client.reconfigure(dataclasses.replace(client.settings, page_size=150, max_connections=2))
     assert len(list(client.iter_jobs())) == 2
     assert client.settings.max_connections == 2
 

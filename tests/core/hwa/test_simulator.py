@@ -49,10 +49,8 @@ def day_sim() -> Iterator[SimulatorServer]:
 
 @pytest.fixture
 def day_client(day_sim: SimulatorServer) -> Iterator[HwaClient]:
-    factory = ClientFactory(day_sim)
-    yield factory()
-    for client in factory.clients:
-        client.close()
+    with ClientFactory(day_sim) as factory:
+        yield factory()
 
 
 def test_on_the_wall_clock_it_is_todays_plan_and_ticks_never_pass_the_clock() -> None:

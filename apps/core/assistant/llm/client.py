@@ -9,9 +9,9 @@ Streaming is server-sent events: "data: {chunk}" lines whose choices[0].delta ca
 piece of content or of a tool call, ending with "data: [DONE]". `Authorization: Bearer`
 is sent only when an API key is configured; the key is never logged or put in an error.
 
-RESILIENCE, as the HWA client (apps/core/hwa/client.py): one pooled `httpx.Client`,
-connect and read timeouts, and the shared circuit breaker (apps/core/breaker.py) in front
-of every call. A model call has no side effects but costs time and tokens, so it is
+RESILIENCE, shared with the HWA client (apps/core/upstream/client.py): one pooled
+`httpx.Client`, connect and read timeouts, and the circuit breaker (apps/core/breaker.py)
+in front of every call. A model call has no side effects but costs time and tokens, so it is
 retried only when the model certainly did not work on it: the connection could not be
 opened, or the server answered 429 or 503 (overloaded, try later; its Retry-After is
 honoured up to `backoff_max`). A read timeout, a 500 or a connection dropped mid-answer is
@@ -31,11 +31,8 @@ server is up.
 from __future__ import annotations
 
 import math
-import random
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +41,13 @@ import orjson
 
 from apps.core.assistant.llm import errors
 from apps.core.assistant.llm.errors import LlmBadOutputError, LlmError, LlmUnavailableError
-from apps.core.breaker import CircuitBreaker
+from apps.core.upstream.client import (
+    JSON_HEADERS,
+    CallObserver,
+    ClientSettings,
+    Failure,
+    ResilientClient,
+)
 
 CHAT_PATH = "/chat/completions"
 MODELS_PATH = "/models"
@@ -52,22 +55,12 @@ SSE_DATA = "data:"
 SSE_DONE = "[DONE]"
 MESSAGE_LIMIT = 300  # characters of the model's own error message kept in ours
 
-CIRCUIT_OPEN_KIND = "circuit_open"
-# Called after every HTTP exchange with the model as (operation, seconds, failure kind or
-# None), seconds None for a call the open breaker refused; and with each reply's token
-# usage. apps.monitoring's metrics listen here. Observers must be cheap and never raise.
-CallObserver = Callable[[str, float | None, str | None], None]
+# Told of every HTTP exchange with the model (upstream.client.CallObserver), and of each
+# reply's token usage. apps.monitoring's metrics listen here. Observers must be cheap and
+# never raise.
 UsageObserver = Callable[[int, int], None]
 call_observers: list[CallObserver] = []
 usage_observers: list[UsageObserver] = []
-
-# Answers that mean "the model did not take the request, try later": safe to retry.
-_RETRY_STATUSES = frozenset({429, 503})
-
-
-def _notify(operation: str, seconds: float | None, failure: str | None) -> None:
-    for observer in call_observers:
-        observer(operation, seconds, failure)
 
 
 @dataclass(frozen=True)
@@ -89,57 +82,37 @@ class ChatReply:
     usage: dict  # {"prompt_tokens": int, "completion_tokens": int}
 
 
-@dataclass(frozen=True, slots=True)
-class LlmClientSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmClientSettings(ClientSettings):
     """Everything the client needs (built from AssistantConfig by the service)."""
 
-    base_url: str
     model: str
     api_key: str = field(default="", repr=False)
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # a model's answer takes far longer than HWA's
     max_tokens: int = 1024
     temperature: float = 0.2
     max_retries: int = 2
-    backoff_base: float = 0.5
     backoff_max: float = 8.0
-    breaker_threshold: int = 5
-    breaker_cooloff: float = 30.0
-    max_connections: int = 10
 
     def __post_init__(self) -> None:
-        if min(self.connect_timeout, self.read_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
+        # Two-argument super(): slots=True makes a new class, unknown to the bare form.
+        super(LlmClientSettings, self).__post_init__()
         if self.max_tokens < 1 or self.max_retries < 0 or self.max_connections < 1:
             raise ValueError("max_tokens and max_connections must be >= 1, max_retries >= 0")
 
 
 @dataclass(slots=True)
-class _Failure(Exception):
-    """One failed attempt, before it becomes a typed error for the caller."""
+class _Failure(Failure):
+    """One failed attempt: connect | timeout | dropped | status | not_json, and the model's
+    own message. Metric labels: those kinds, http_4xx, http_429, http_5xx (and bad_output,
+    circuit_open, counted outside this class)."""
 
-    kind: str  # connect | timeout | dropped | status | not_json
-    reason: str
-    status: int = 0
+    # Only what the model certainly did not work on: no connection, or "try later".
+    retryable_kinds = frozenset({"connect"})
+    retryable_statuses = frozenset({429, 503})
+    labelled_statuses = frozenset({429})
+
     message: str = ""
-    retry_after: float | None = None
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind == "connect" or self.status in _RETRY_STATUSES
-
-    @property
-    def unhealthy(self) -> bool:
-        """Does this failure say the model's server is unwell (count against the breaker)?"""
-        return self.kind != "status" or self.status >= 500 or self.status == 429
-
-    @property
-    def metric_kind(self) -> str:
-        """A bounded label: connect, timeout, dropped, not_json, http_4xx, http_429, http_5xx
-        (and bad_output, circuit_open, counted outside this class)."""
-        if self.kind != "status":
-            return self.kind
-        return "http_429" if self.status == 429 else f"http_{self.status // 100}xx"
 
 
 def _model_message(response: httpx.Response) -> str:
@@ -160,31 +133,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-class LlmClient:
+class LlmClient(ResilientClient[LlmClientSettings]):
     """A thread-safe client for one chat-completions endpoint and model."""
 
-    def __init__(
-        self,
-        settings: LlmClientSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        breaker: CircuitBreaker | None = None,
-    ) -> None:
-        self._settings = settings
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._breaker = breaker or CircuitBreaker(
-            threshold=settings.breaker_threshold, cooloff=settings.breaker_cooloff
-        )
-        self._http = self._build_http(settings)
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._retired = False
+    call_observers = call_observers
+    # The configuration holder closes a replaced client while callers that took it just
+    # before may still call it: they get their call, on a fresh pool closed again after.
+    reopen_when_closed = True
 
-    @staticmethod
-    def _build_http(settings: LlmClientSettings) -> httpx.Client:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    def _build_http(self, settings: LlmClientSettings) -> httpx.Client:
+        headers = dict(JSON_HEADERS)
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         return httpx.Client(
@@ -195,47 +153,6 @@ class LlmClient:
             ),
             limits=httpx.Limits(max_connections=settings.max_connections),
         )
-
-    # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def settings(self) -> LlmClientSettings:
-        return self._settings
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The breaker guarding every call (health and metrics read its snapshot)."""
-        return self._breaker
-
-    def close(self) -> None:
-        """Close the connection pool once the calls in flight (streams too) have ended."""
-        with self._lock:
-            self._retired = True
-            if self._in_flight == 0:
-                self._http.close()
-
-    def __enter__(self) -> LlmClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _lease(self) -> Iterator[httpx.Client]:
-        with self._lock:
-            # A caller that took this client just before a configuration change replaced
-            # (and closed) it still gets its call: on a fresh pool, closed again after.
-            if self._http.is_closed:
-                self._http = self._build_http(self._settings)
-            self._in_flight += 1
-        try:
-            yield self._http
-        finally:
-            # Closed under the lock: a caller leasing at this moment gets a fresh pool,
-            # never one being closed under it.
-            with self._lock:
-                self._in_flight -= 1
-                if self._retired and self._in_flight == 0:
-                    self._http.close()
 
     # --- public calls -------------------------------------------------------------------
     def chat(
@@ -263,7 +180,7 @@ class LlmClient:
         except LlmBadOutputError:
             self._bad_output("chat", started)
             raise
-        _notify("chat", time.perf_counter() - started, None)
+        self._observe("chat", time.perf_counter() - started, None)
         _usage(reply.usage)
         return reply
 
@@ -293,7 +210,7 @@ class LlmClient:
             finally:
                 response.close()
         self._breaker.record_success()
-        _notify("chat_stream", time.perf_counter() - started, None)
+        self._observe("chat_stream", time.perf_counter() - started, None)
         _usage(reply.usage)
         yield reply
 
@@ -337,31 +254,16 @@ class LlmClient:
         self, http: httpx.Client, body: dict[str, Any], *, operation: str, stream: bool
     ) -> httpx.Response:
         """Send the request through the breaker, retrying only the safe failures; the
-        response is open (a stream not yet read) and its status is 2xx."""
-        settings = self._settings
+        response is open (a stream not yet read) and its status is 2xx. Its success is
+        recorded by the caller, once the whole answer has arrived."""
         payload = orjson.dumps(body)
-        failure: _Failure | None = None
-        for attempt in range(1, settings.max_retries + 2):
-            if failure is not None:
-                self._sleep(self._backoff(attempt - 1, failure))
-            if not self._breaker.try_acquire():
-                if failure is not None:  # mid-retry, the real cause says more
-                    break
-                _notify(operation, None, CIRCUIT_OPEN_KIND)
-                raise self._circuit_open()
-            started = time.perf_counter()
-            try:
-                response = self._send(http, payload, stream)
-            except _Failure as exc:
-                failure = exc
-                _notify(operation, time.perf_counter() - started, exc.metric_kind)
-                self._record(exc)
-                if not exc.retryable or not self._may_wait(exc):
-                    break
-                continue
-            return response
-        assert failure is not None
-        raise self._error(failure)
+        response, _ = self._retrying(
+            operation,
+            lambda: self._send(http, payload, stream),
+            attempts=self._settings.max_retries + 1,
+            error=lambda failure, _attempts: self._error(failure),
+        )
+        return response
 
     def _send(self, http: httpx.Client, payload: bytes, stream: bool) -> httpx.Response:
         request = http.build_request("POST", CHAT_PATH, content=payload)
@@ -388,22 +290,6 @@ class LlmClient:
             retry_after=_retry_after(response),
         )
 
-    def _may_wait(self, failure: _Failure) -> bool:
-        """A Retry-After longer than we would back off: give up now and pass it on."""
-        return failure.retry_after is None or failure.retry_after <= self._settings.backoff_max
-
-    def _backoff(self, retry: int, failure: _Failure) -> float:
-        # Full jitter spreads many callers' retries; the server's Retry-After is a floor.
-        settings = self._settings
-        cap = min(settings.backoff_max, settings.backoff_base * 2 ** (retry - 1))
-        return max(self._rng.uniform(0, cap), failure.retry_after or 0.0)
-
-    def _record(self, failure: _Failure) -> None:
-        if failure.unhealthy:
-            self._breaker.record_failure(failure.reason)
-        else:
-            self._breaker.record_success()  # the server answered coherently (401, 404, 400)
-
     def _json(self, response: httpx.Response) -> Any:
         try:
             content = response.read()
@@ -418,14 +304,14 @@ class LlmClient:
 
     def _fail(self, operation: str, started: float, failure: _Failure) -> LlmError:
         """A failure after the answer began: timed, counted, and turned into the error."""
-        _notify(operation, time.perf_counter() - started, failure.metric_kind)
+        self._observe(operation, time.perf_counter() - started, failure.metric_kind)
         self._record(failure)
         return self._error(failure)
 
     def _bad_output(self, operation: str, started: float, *, server_up: bool = False) -> None:
         """JSON of the wrong shape, or a tool call that cannot be read: the model's output
         failed, not the server (`server_up`: record that on the breaker now)."""
-        _notify(operation, time.perf_counter() - started, "bad_output")
+        self._observe(operation, time.perf_counter() - started, "bad_output")
         if server_up:
             self._breaker.record_success()
 
@@ -465,11 +351,7 @@ class LlmClient:
 
     # --- errors -------------------------------------------------------------------------
     def _circuit_open(self) -> LlmUnavailableError:
-        snap = self._breaker.snapshot()
-        retry_after = max(1, math.ceil(snap.retry_after))
-        detail = errors.CIRCUIT_OPEN.format(
-            failures=snap.consecutive_failures, retry_after=retry_after
-        )
+        detail, retry_after, _ = self._suspension(errors.CIRCUIT_OPEN)
         return LlmUnavailableError(detail, retry_after=retry_after)
 
     def _unreachable(self, reason: str) -> LlmUnavailableError:

@@ -27,6 +27,8 @@ Unauthenticated control endpoints (simulator only) let tests flip faults at runt
 Every HWA call's `Request-Id` header is remembered (the last REQUEST_ID_MEMORY calls), so a
 test can follow one id from Resync's API to HWA (`SimulatorServer.request_ids`), and when
 it arrived (`SimulatorServer.request_log`: which processes' syncs came when).
+
+Threads, listening, fault and control plumbing: apps/core/upstream/simulator.py.
 """
 
 from __future__ import annotations
@@ -38,14 +40,11 @@ import hmac
 import json
 import random
 import re
-import select
 import socket
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, fields
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 from apps.core.hwa.simulator.plan import (
@@ -54,18 +53,24 @@ from apps.core.hwa.simulator.plan import (
     UnknownAction,
     UnknownJob,
 )
+from apps.core.upstream.simulator import (
+    CONTROL_PREFIX,
+    FaultSwitches,
+    Simulator,
+    SimulatorHandler,
+    cut_short,
+)
 
 DEFAULT_HOW_MANY = 500
 REQUEST_ID_MEMORY = 1000
 MAX_HOW_MANY = 10_000
-CONTROL_PREFIX = "/__simulator__"
 
 _JOB_ONE = re.compile(r"^/twsd/(?:plan/current|api/v2/plan)/job/([^/]+)$")
 _JOB_ACTION = re.compile(r"^/twsd/(?:plan/current|api/v2/plan)/job/([^/]+)/action/([^/]+)$")
 
 
 @dataclass(slots=True)
-class Faults:
+class Faults(FaultSwitches):
     """Fault switches; every field can be set at start and changed at runtime."""
 
     latency_ms: int = 0
@@ -74,70 +79,11 @@ class Faults:
     wrong_credentials: bool = False
     refuse_connections: bool = False
 
-    def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial update, validating names and ranges (ValueError otherwise)."""
-        known = {f.name: f.type for f in fields(self)}
-        for name, value in changes.items():
-            if name not in known:
-                raise ValueError(f"unknown fault {name!r}")
-            if name == "latency_ms" and (not isinstance(value, int) or value < 0):
-                raise ValueError("latency_ms must be a non-negative integer")
-            if name == "error_rate" and not (isinstance(value, int | float) and 0 <= value <= 1):
-                raise ValueError("error_rate must be between 0 and 1")
-            if known[name] == "bool" and not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false")
-        for name, value in changes.items():
-            setattr(self, name, value)
-
-
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that can stop listening (refuse connections) and resume."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], simulator: SimulatorServer) -> None:
-        super().__init__(address, _Handler)
-        self.simulator = simulator
-        self._listening = True
-        self._socket_lock = threading.Lock()
-
-    def serve_until(self, stop: threading.Event) -> None:
-        """Accept connections until `stop`; while refusing, no socket listens at all."""
-        while not stop.is_set():
-            refusing = self.simulator.faults.refuse_connections
-            with self._socket_lock:
-                if refusing and self._listening:
-                    self.socket.close()
-                    self._listening = False
-                elif not refusing and not self._listening:
-                    self._relisten()
-                listening, sock = self._listening, self.socket
-            if not listening:
-                stop.wait(0.02)
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                if ready:
-                    self._handle_request_noblock()
-
-    def _relisten(self) -> None:
-        self.socket = socket.socket(self.address_family, self.socket_type)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(self.server_address)
-        self.socket.listen(self.request_queue_size)
-        self._listening = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out and hang up are expected here; keep test output quiet.
-        pass
-
-    def close_listener(self) -> None:
-        with self._socket_lock:
-            if self._listening:
-                self.socket.close()
-                self._listening = False
+    def check(self, name: str, kind: str, value: Any) -> None:
+        if name == "latency_ms" and (not isinstance(value, int) or value < 0):
+            raise ValueError("latency_ms must be a non-negative integer")
+        if name == "error_rate" and not (isinstance(value, int | float) and 0 <= value <= 1):
+            raise ValueError("error_rate must be between 0 and 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +96,11 @@ class LoggedRequest:
     request_id: str
 
 
-class SimulatorServer:
+class SimulatorServer(Simulator):
     """The HWA simulator on a background thread; use as a context manager in tests."""
+
+    thread_name = "hwa-simulator"
+    base_path = "/twsd"
 
     def __init__(
         self,
@@ -165,72 +114,43 @@ class SimulatorServer:
         auto_tick: bool = False,
         fault_seed: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port, faults=faults or Faults())
         self.plan = plan or SimulatorPlan()
-        self.host, self.port = host, port
         self.username, self.password = username, password
-        self.faults = faults or Faults()
         self.auto_tick = auto_tick
         self._fault_rng = random.Random(fault_seed)
-        self._fault_lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
         self._request_ids: deque[LoggedRequest] = deque(maxlen=REQUEST_ID_MEMORY)
         self._counts_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._server: _Server | None = None
         self._refuse_timer: threading.Timer | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> SimulatorServer:
-        """Bind (port 0 picks a free port) and serve on background threads."""
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._spawn(self._server.serve_until, self._stop)
+        """Bind (port 0 picks a free port) and serve, and tick the plan, on background threads."""
+        super().start()
         if self.auto_tick and self.plan.tick_seconds > 0:
             self._spawn(self._tick_loop)
         return self
-
-    def _spawn(self, target: Any, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True, name="hwa-simulator")
-        thread.start()
-        self._threads.append(thread)
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.plan.tick_seconds):
             self.plan.tick()
 
     def stop(self) -> None:
-        """Stop accepting, close the listening socket and join the background threads."""
-        self._stop.set()
         if self._refuse_timer:
             self._refuse_timer.cancel()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        if self._server:
-            self._server.close_listener()
-        self._threads.clear()
-
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The server root, e.g. http://127.0.0.1:40123."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The HWA base URL the client is configured with (ends in /twsd)."""
-        return f"{self.url}/twsd"
+        super().stop()
 
     # --- faults and counters --------------------------------------------------------------
-    def set_faults(self, **changes: Any) -> None:
-        """Change fault switches (same names as `Faults`)."""
-        with self._fault_lock:
-            self.faults.update(changes)
+    def refusing(self) -> bool:
+        return self.faults.refuse_connections
+
+    def apply_faults(self, changes: dict[str, Any]) -> None:
+        """Also `refuse_connections_for_seconds`: refuse_connections_for over HTTP."""
+        seconds = changes.pop("refuse_connections_for_seconds", None)
+        self.set_faults(**changes)
+        if seconds is not None:
+            self.refuse_connections_for(float(seconds))
 
     def refuse_connections_for(self, seconds: float) -> None:
         """Stop listening now and listen again after `seconds` (usable over HTTP)."""
@@ -307,33 +227,18 @@ class SimulatorServer:
         )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Routes one request; HTTP/1.1 keep-alive so the client's pool reuses connections."""
+class _Handler(SimulatorHandler):
+    """Routes one HWA or control call."""
 
-    protocol_version = "HTTP/1.1"
-    # Headers and body are written separately: with Nagle's algorithm on, the client's
-    # delayed ACK held every keep-alive response back for about 40 ms.
-    disable_nagle_algorithm = True
-    server: _Server
     server_version = "HWA-Simulator/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     @property
     def sim(self) -> SimulatorServer:
         return self.server.simulator
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
     def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    # --- plumbing -----------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
         path, _, query = self.path.partition("?")
         body = self._read_body()
@@ -344,35 +249,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         if path.startswith(CONTROL_PREFIX):
-            self._control(method, path, body)
+            try:
+                data = json.loads(body) if body else {}
+            except ValueError as exc:
+                self._problem(400, str(exc))
+                return
+            self._control(method, path.removeprefix(CONTROL_PREFIX), data)
             return
         self.sim.count(method, path, self.headers.get("Request-Id") or "")
         self._hwa(method, path, query, body)
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(data).encode(), headers)
+    def _problem(self, status: int, message: str) -> None:
+        self._messages(status, message)
 
     def _messages(self, status: int, *messages: str, **headers: str) -> None:
         self._send_json(status, {"messages": list(messages)}, headers)
 
     # --- HWA calls ----------------------------------------------------------------------
     def _hwa(self, method: str, path: str, query: str, body: bytes) -> None:
-        faults = self.sim.faults
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
+        self._delay()
         if not self.sim.check_auth(self.headers.get("Authorization")):
             self._messages(
                 401,
@@ -398,9 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
         except LookupError:
             self._messages(404, f"No resource {method} {path}")
             return
-        if faults.malformed_json:
-            # A body cut short mid-way, as a proxy that drops the connection would leave it.
-            payload = payload[: max(1, len(payload) // 2)]
+        if self.sim.faults.malformed_json:
+            payload = cut_short(payload)
         self._send(status, payload, headers)
 
     def _route(self, method: str, path: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
@@ -456,29 +350,14 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, array, self._page_headers(offset, len(parts), total)
 
     # --- control ------------------------------------------------------------------------
-    def _control(self, method: str, path: str, body: bytes) -> None:
-        try:
-            data = json.loads(body) if body else {}
-            if not isinstance(data, dict):
-                raise ValueError("the body must be a JSON object")
-            self._control_route(method, path.removeprefix(CONTROL_PREFIX), data)
-        except ValueError as exc:
-            self._messages(HTTPStatus.BAD_REQUEST, str(exc))
+    def _control_more(self, method: str, path: str, data: dict[str, Any]) -> bool:
+        if path == "/tick" and method == "POST":
+            plan = self.sim.plan
+            changed = plan.tick(int(data.get("count", 1)))
+            self._send_json(200, {"ticks": plan.ticks, "changed": len(changed)})
+            return True
+        return False
 
-    def _control_route(self, method: str, path: str, data: dict[str, Any]) -> None:
-        sim = self.sim
-        if path == "/faults" and method == "POST":
-            seconds = data.pop("refuse_connections_for_seconds", None)
-            sim.set_faults(**data)
-            if seconds is not None:
-                sim.refuse_connections_for(float(seconds))
-        elif path == "/tick" and method == "POST":
-            changed = sim.plan.tick(int(data.get("count", 1)))
-            self._send_json(200, {"ticks": sim.plan.ticks, "changed": len(changed)})
-            return
-        elif path == "/stats/reset" and method == "POST":
-            sim.reset_counts()
-        elif not (method == "GET" and path in ("/faults", "/stats")):
-            self._messages(404, f"No control endpoint {method} {path}")
-            return
-        self._send_json(200, sim.stats() if path.startswith("/stats") else asdict(sim.faults))
+
+# Set here, below the handler, so the module reads top-down: the simulator, then its routes.
+SimulatorServer.handler = _Handler

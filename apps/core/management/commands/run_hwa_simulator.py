@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.hwa.simulator import Faults, SimulatorPlan, SimulatorServer
+from apps.core.management.serving import simulator_start, wait_for_stop
 
 MISSING_CREDENTIALS = (
     "No simulator password: pass --password, or run in development where settings "
@@ -73,17 +72,12 @@ class Command(BaseCommand):
             faults=faults,
             auto_tick=True,
         )
-        try:
-            server.start()
-        except OSError as exc:
-            raise CommandError(
-                f"Cannot listen on {options['host']}:{options['port']}: {exc}"
-            ) from None
+        simulator_start(server)
         self.stdout.write(
             f"HWA simulator on {server.base_url} ({len(plan.jobs)} jobs, seed {plan.seed}); "
             f"user {options['username']!r}, password {source}"
         )
-        self._wait_for_stop()
+        wait_for_stop()
         server.stop()
         self.stdout.write(f"Stopped after {plan.ticks} ticks; {server.request_count()} requests.")
 
@@ -94,12 +88,3 @@ class Command(BaseCommand):
         if not secret:
             raise CommandError(MISSING_CREDENTIALS)
         return secret, "HWA_SIMULATOR_PASSWORD from the local secrets file"
-
-    def _wait_for_stop(self) -> None:
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass

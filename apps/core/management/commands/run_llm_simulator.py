@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.assistant.llm.simulator import DEFAULT_MODEL, Faults, LlmSimulator
+from apps.core.management.serving import simulator_start, wait_for_stop
 
 
 class Command(BaseCommand):
@@ -54,22 +53,8 @@ class Command(BaseCommand):
             api_key=options["api_key"],
             faults=faults,
         )
-        try:
-            sim.start()
-        except OSError as exc:
-            raise CommandError(
-                f"Cannot listen on {options['host']}:{options['port']}: {exc}"
-            ) from None
+        simulator_start(sim)
         self.stdout.write(f"Model simulator on {sim.base_url} (model {sim.model!r})")
-        self._wait_for_stop()
+        wait_for_stop()
         sim.stop()
         self.stdout.write(f"Stopped after {sim.request_count()} requests.")
-
-    def _wait_for_stop(self) -> None:
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass

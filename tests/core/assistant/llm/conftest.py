@@ -11,7 +11,7 @@ import pytest
 
 from apps.core.assistant.llm.client import ChatReply, LlmClient, LlmClientSettings
 from apps.core.assistant.llm.simulator import LlmSimulator
-from apps.core.breaker import CircuitBreaker
+from tests.core.simulator_clients import SimulatorClientFactory
 
 TOOL_NAMES = (
     "search_jobs",
@@ -42,33 +42,22 @@ def llm_sim() -> Iterator[LlmSimulator]:
         yield sim
 
 
-class ClientFactory:
-    """Builds clients against the simulator and records their backoff sleeps."""
+class ClientFactory(SimulatorClientFactory[LlmClient]):
+    client_class, settings_class = LlmClient, LlmClientSettings
 
-    def __init__(self, sim: LlmSimulator) -> None:
-        self.sim = sim
-        self.sleeps: list[float] = []
-        self.clients: list[LlmClient] = []
-
-    def __call__(self, breaker: CircuitBreaker | None = None, **overrides: Any) -> LlmClient:
-        options: dict[str, Any] = {
+    def defaults(self) -> dict[str, Any]:
+        return {
             "base_url": self.sim.base_url,
             "model": self.sim.model,
             "max_retries": 2,
             "read_timeout": 5.0,
-            **overrides,
         }
-        client = LlmClient(LlmClientSettings(**options), sleep=self.sleeps.append, breaker=breaker)
-        self.clients.append(client)
-        return client
 
 
 @pytest.fixture
 def make_client(llm_sim: LlmSimulator) -> Iterator[ClientFactory]:
-    factory = ClientFactory(llm_sim)
-    yield factory
-    for client in factory.clients:
-        client.close()
+    with ClientFactory(llm_sim) as factory:
+        yield factory
 
 
 def ask(question: str) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ def test_a_client_closed_by_a_configuration_change_still_serves_a_late_caller(ma
     reply = client.chat(ask("health"), tools=TOOLS)
 
     assert reply.tool_calls[0].name == "health"
-    assert client._http.is_closed  # and its pool is closed again once the call ended
+    assert client.http_client.is_closed  # and its pool is closed again once the call ended
 
 
 def test_models_lists_what_the_server_offers(make_client, llm_sim):

@@ -12,6 +12,8 @@ Unauthenticated control endpoints (simulator only) switch faults at run time:
   POST     /__simulator__/stats/reset
 
 When started with an api_key, a call without "Authorization: Bearer <that key>" gets 401.
+
+Threads, listening, fault and control plumbing: apps/core/upstream/simulator.py.
 """
 
 from __future__ import annotations
@@ -23,20 +25,25 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, fields
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 from apps.core.assistant.llm.simulator.script import UNKNOWN_TOOL, Step, respond
+from apps.core.upstream.simulator import (
+    CONTROL_PREFIX,
+    FaultSwitches,
+    Simulator,
+    SimulatorHandler,
+    cut_short,
+)
 
-CONTROL_PREFIX = "/__simulator__"
 DEFAULT_MODEL = "resync-simulator"
 REQUEST_MEMORY = 50
 ERROR_STATUSES = (0, 400, 401, 404, 429, 500, 502, 503, 504)
 
 
 @dataclass(slots=True)
-class Faults:
+class Faults(FaultSwitches):
     """Fault switches; every field can be set at start and changed at run time.
 
     error_status: answer every chat call with this HTTP status (0: none); error_count > 0
@@ -56,39 +63,22 @@ class Faults:
     unknown_tool: bool = False
     gullible: bool = True
 
-    def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial update, validating names and ranges (ValueError otherwise)."""
-        known = {f.name: f.type for f in fields(self)}
-        for name, value in changes.items():
-            if name not in known:
-                raise ValueError(f"unknown fault {name!r}")
-            if known[name] == "bool" and not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false")
-            if known[name] == "int" and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
-                raise ValueError(f"{name} must be a non-negative integer")
+    def check(self, name: str, kind: str, value: Any) -> None:
+        if kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ValueError(f"{name} must be a non-negative integer")
+
+    def validate(self, changes: dict[str, Any]) -> None:
+        super(Faults, self).validate(changes)  # two-argument: slots=True makes a new class
         if changes.get("error_status", 0) not in ERROR_STATUSES:
             raise ValueError(f"error_status must be one of {ERROR_STATUSES}")
-        for name, value in changes.items():
-            setattr(self, name, value)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, address: tuple[str, int], simulator: LlmSimulator) -> None:
-        super().__init__(address, _Handler)
-        self.simulator = simulator
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients that time out and hang up are expected here
-
-
-class LlmSimulator:
+class LlmSimulator(Simulator):
     """The simulated model on a background thread; use as a context manager in tests."""
+
+    thread_name = "llm-simulator"
+    base_path = "/v1"
+    backlog = 64
 
     def __init__(
         self,
@@ -99,56 +89,16 @@ class LlmSimulator:
         api_key: str = "",
         faults: Faults | None = None,
     ) -> None:
-        self.host, self.port, self.model, self.api_key = host, port, model, api_key
-        self.faults = faults or Faults()
-        self._lock = threading.Lock()
+        super().__init__(host=host, port=port, faults=faults or Faults())
+        self.model, self.api_key = model, api_key
+        self._lock = threading.Lock()  # the counters
         self._counts: Counter[str] = Counter()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_MEMORY)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ----------------------------------------------------------------------
-    def start(self) -> LlmSimulator:
-        """Bind (port 0 picks a free port) and serve on a background thread."""
-        self._server = _Server((self.host, self.port), self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True, name="llm-simulator"
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> LlmSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI base URL a client is configured with (ends in /v1)."""
-        return f"{self.url}/v1"
 
     # --- faults and bookkeeping -----------------------------------------------------------
-    def set_faults(self, **changes: Any) -> None:
-        with self._lock:
-            self.faults.update(changes)
-
     def take_error(self) -> int:
         """The status this call must fail with (0: none), counting down error_count."""
-        with self._lock:
+        with self._fault_lock:
             status = self.faults.error_status
             if status and self.faults.error_count:
                 self.faults.error_count -= 1
@@ -192,26 +142,13 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)  # the usual rule of thumb: ~4 characters a token
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
+class _Handler(SimulatorHandler):
     server_version = "LLM-Simulator/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     @property
     def sim(self) -> LlmSimulator:
         return self.server.simulator
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    # --- plumbing -----------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
         path = self.path.partition("?")[0]
         raw = self._read_body()
@@ -234,35 +171,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"No route {method} {path}", "not_found")
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(data).encode(), headers)
+    def _problem(self, status: int, message: str) -> None:
+        self._error(status, message, "not_found" if status == 404 else "invalid_request_error")
 
     def _error(self, status: int, message: str, code: str, **headers: str) -> None:
         error = {"message": message, "type": code, "code": code}
-        self._json(status, {"error": error}, headers)
+        self._send_json(status, {"error": error}, headers)
 
     # --- the API --------------------------------------------------------------------------
     def _models(self) -> None:
         model = {"id": self.sim.model, "object": "model", "created": 0, "owned_by": "resync"}
-        self._json(200, {"object": "list", "data": [model]})
+        self._send_json(200, {"object": "list", "data": [model]})
 
     def _chat(self, body: Any) -> None:
+        self._delay()
         faults = self.sim.faults
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
         status = self.sim.take_error()
         if status:
             headers = {"Retry-After": str(faults.retry_after)} if status in (429, 503) else {}
@@ -324,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         body = json.dumps(data).encode()
         if self.sim.faults.malformed_json:
-            body = body[: len(body) // 2]  # cut short, as a proxy that drops the line would
+            body = cut_short(body)
         self._send(200, body)
 
     def _stream(
@@ -376,20 +299,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"data: {data}\n\n".encode())
         self.wfile.flush()
 
-    # --- control --------------------------------------------------------------------------
-    def _control(self, method: str, path: str, body: Any) -> None:
-        sim = self.sim
-        try:
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            if path == "/faults" and method == "POST":
-                sim.set_faults(**body)
-            elif path == "/stats/reset" and method == "POST":
-                sim.reset_counts()
-            elif not (method == "GET" and path in ("/faults", "/stats")):
-                self._error(404, f"No control endpoint {method} {path}", "not_found")
-                return
-        except ValueError as exc:
-            self._error(400, str(exc), "invalid_request_error")
-            return
-        self._json(200, sim.stats() if path.startswith("/stats") else asdict(sim.faults))
+
+# Set here, below the handler, so the module reads top-down: the simulator, then its routes.
+LlmSimulator.handler = _Handler
