@@ -21,14 +21,12 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import urlencode
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from apps.cache.flight import get_or_compute
-from apps.core.api.query_params import allowed_query_params, query_params_check
+from apps.core.api.base import LeanAnswer, LeanDispatchMixin
 from apps.core.plan_generation import plan_generation
 
 JSON = "application/json"
@@ -96,85 +94,32 @@ def _digest(request: HttpRequest | Request, *, scheme: str, host: str) -> str:
     return hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
 
 
-# Accept headers for which DRF's content negotiation is known to pick the JSON renderer with
-# the media type `cached_json` caches (`application/json`, not `...; charset=...`). Anything
-# else negotiates as usual (the browsable API, a 406).
-PLAIN_JSON_ACCEPTS = frozenset({"*/*", JSON})
-
-
-class CachedReadMixin:
-    """Serves a cache hit through DRF's dispatch minus what a hit does not need.
+class CachedReadMixin(LeanDispatchMixin):
+    """Serves a cache hit of a plan read through the lean dispatch (base.LeanDispatchMixin).
 
     A cached plan read paid more for DRF's dispatch than for its own work (issue 12's
     profile): content negotiation, the handler and `cached_json`'s wrapping around a body
-    that is already rendered. When the request is a GET whose negotiation, format and query
-    parameters are settled beforehand (JSON, no format, parameters the view takes) and the
-    cache holds the body, this dispatch runs what still decides the answer, the view's own
-    authentication, permission and throttle checks, then serves the bytes; an error
-    goes through DRF's exception handler and `finalize_response` (freshness headers) as
-    before. Everything else, a miss included, takes DRF's dispatch unchanged.
-
-    Nothing with a side effect runs before the hit is known (the cache lookup has none), so
-    a miss is dispatched exactly once: one throttle count, one authentication.
+    that is already rendered. A hit skips them; a miss, the cache turned off or anything
+    the lean dispatch does not take goes through DRF's dispatch and `cached_json`, so the
+    cached body is the same one either way. The lookup has no side effect, so a miss is
+    dispatched once: one throttle count, one authentication.
     """
 
     def cached_read_name(self, kwargs: dict) -> str | None:
         """The `cached_json` name of this GET, or None for a view it does not cache."""
         raise NotImplementedError
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        body = self._cached_body(request, kwargs)
-        if body is None:
-            return super().dispatch(request, *args, **kwargs)
-        return self._dispatch_hit(request, body, args, kwargs)
-
-    def _cached_body(self, request: HttpRequest, kwargs: dict) -> bytes | None:
-        if (
-            request.method != "GET"
-            or not settings.API_CACHE_ENABLED
-            or request.META.get("HTTP_ACCEPT", "*/*") not in PLAIN_JSON_ACCEPTS
-            or not _renders_json_first(type(self))
-            or self.get_format_suffix(**kwargs)  # `.json` on the URL: DRF's own path
-        ):
+    def lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer | None:
+        if not settings.API_CACHE_ENABLED:
             return None
         name = self.cached_read_name(kwargs)
-        if name is None or api_settings.URL_FORMAT_OVERRIDE in request.GET:
+        if name is None:
             return None
-        try:
-            query_params_check(request.GET, allowed_query_params(self))
-        except ValidationError:
-            return None  # DRF's path answers 401/403 before the 400, as it always did
-        return caches["default"].get(response_key(request, name))
-
-    def _dispatch_hit(self, request: HttpRequest, body: bytes, args, kwargs) -> HttpResponse:
-        # APIView.dispatch and initial(), with negotiation's answer known and the handler's
-        # answer in hand.
-        self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
-        self.request = request
-        self.headers = self.default_response_headers
-        try:
-            self.format_kwarg = None
-            request.accepted_renderer, request.accepted_media_type = self._json_renderer(), JSON
-            version, scheme = self.determine_version(request, *args, **kwargs)
-            request.version, request.versioning_scheme = version, scheme
-            self.perform_authentication(request)
-            self.check_permissions(request)
-            self.check_throttles(request)
-            response = HttpResponse(body, content_type=JSON)
-            response[CACHE_HEADER] = "hit"
-        except Exception as exc:
-            response = self.handle_exception(exc)
-        self.response = self.finalize_response(request, response, *args, **kwargs)
-        return self.response
-
-    def _json_renderer(self) -> JSONRenderer:
-        return self.renderer_classes[0]()
+        body = caches["default"].get(response_key(request, name))
+        return None if body is None else functools.partial(_hit, body)
 
 
-@functools.cache
-def _renders_json_first(view_class: type) -> bool:
-    """Negotiation picks the view's first renderer for `*/*` and for JSON if it is DRF's JSON
-    renderer (per class: the renderers are class attributes)."""
-    first = view_class.renderer_classes[0] if view_class.renderer_classes else None
-    return first is not None and issubclass(first, JSONRenderer) and first.media_type == JSON
+def _hit(body: bytes, request: Request) -> HttpResponse:
+    response = HttpResponse(body, content_type=JSON)
+    response[CACHE_HEADER] = "hit"
+    return response

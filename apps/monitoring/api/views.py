@@ -6,14 +6,21 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
+from apps.core.api.base import (
+    JSON,
+    BaseAPIView,
+    LeanAnswer,
+    LeanDispatchMixin,
+    StrictQueryParamsMixin,
+)
 from apps.monitoring import metrics, selectors
 from apps.monitoring.api.parsers import (
     CSP_REPORT_SCHEMA,
@@ -26,10 +33,14 @@ from apps.monitoring.api.serializers import AuditEventSerializer, SecurityEventS
 from apps.monitoring.filters import AuditEventFilter, SecurityEventFilter
 from apps.monitoring.models import SecurityEvent
 from apps.monitoring.selectors import (
+    DEGRADED,
+    HEALTHY,
     UNHEALTHY,
     audit_event_list,
     health_report,
+    health_status,
     readiness_report,
+    readiness_status,
 )
 from apps.monitoring.services import security_event_record
 from apps.security.client_ip import client_ip, ip_in_networks
@@ -50,14 +61,19 @@ _REPORT = inline_serializer(
 )
 
 
-class _ReportView(BaseAPIView):
+class _ReportView(LeanDispatchMixin, BaseAPIView):
     """Public overall status; monitoring readers also see each component, its timing and
     what is wrong. 503 when unhealthy. Users are read lazily: it must answer while they
-    cannot be (a database outage)."""
+    cannot be (a database outage).
+
+    A plain JSON GET takes the lean dispatch (core.api.base.LeanDispatchMixin): the same
+    throttle and lazy authentication, and the public answer is one of three bodies rendered
+    once, so a poll costs little more than a plain Django view (issue 12)."""
 
     required_permission = PUBLIC
     throttle_classes = [ClientIpThrottle]
     report = staticmethod(health_report)
+    report_status = staticmethod(health_status)
 
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
@@ -65,7 +81,26 @@ class _ReportView(BaseAPIView):
     def get(self, request: Request) -> Response:
         report = self.report()
         body = report if _shows_details(request) else {"status": report["status"]}
-        return Response(body, status=503 if report["status"] == UNHEALTHY else 200)
+        return Response(body, status=_http_status(report["status"]))
+
+    def lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer:
+        return self._lean_get
+
+    def _lean_get(self, request: Request) -> HttpResponseBase:
+        if _shows_details(request):
+            return self.get(request)  # a monitoring reader: the whole report, as before
+        status = self.report_status()
+        return HttpResponse(_PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON)
+
+
+def _http_status(status: str) -> int:
+    return 503 if status == UNHEALTHY else 200
+
+
+# The public answers, rendered as DRF renders them.
+_PUBLIC_BODIES = {
+    status: JSONRenderer().render({"status": status}) for status in (HEALTHY, DEGRADED, UNHEALTHY)
+}
 
 
 class HealthView(_ReportView):
@@ -81,6 +116,7 @@ class ReadinessView(_ReportView):
     a plan sync process alive. 503 only when unhealthy: degraded still serves."""
 
     report = staticmethod(readiness_report)
+    report_status = staticmethod(readiness_status)
 
     @extend_schema(responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from apps.core.api.caching import CACHE_HEADER, CachedReadMixin
+from apps.core.api.base import LeanDispatchMixin
+from apps.core.api.caching import CACHE_HEADER
 from apps.core.api.errors import PROBLEM_CONTENT_TYPE
 from apps.core.plan_generation import plan_generation_bump
 from apps.security.api_keys.services import api_key_create
@@ -39,13 +40,15 @@ def _plan():
 def served(monkeypatch):
     """served() -> how many requests the lean dispatch answered so far."""
     hits = []
-    original = CachedReadMixin._dispatch_hit
+    original = LeanDispatchMixin._lean_answer
 
     def counting(self, *args, **kwargs):
-        hits.append(True)
-        return original(self, *args, **kwargs)
+        answer = original(self, *args, **kwargs)
+        if answer is not None:
+            hits.append(True)
+        return answer
 
-    monkeypatch.setattr(CachedReadMixin, "_dispatch_hit", counting)
+    monkeypatch.setattr(LeanDispatchMixin, "_lean_answer", counting)
     return lambda: len(hits)
 
 
@@ -54,7 +57,7 @@ def both_paths(monkeypatch, client: APIClient, url: str, **extra):
     extra.setdefault("HTTP_X_REQUEST_ID", REQUEST_ID)
     lean = client.get(url, **extra)
     with monkeypatch.context() as patch:
-        patch.setattr(CachedReadMixin, "_cached_body", lambda self, request, kwargs: None)
+        patch.setattr(LeanDispatchMixin, "_lean_answer", lambda self, request, kwargs: None)
         drf = client.get(url, **extra)
     return lean, drf
 
