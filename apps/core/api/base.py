@@ -117,17 +117,53 @@ class LeanDispatchMixin:
             or request.META.get("HTTP_ACCEPT", "*/*") not in PLAIN_JSON_ACCEPTS
             or not _renders_json_first(type(self))
             or self.get_format_suffix(**kwargs)  # `.json` on the URL
-            or api_settings.URL_FORMAT_OVERRIDE in request.GET
         ):
             return None
+        if request.META.get("QUERY_STRING") and not self._lean_query(request):
+            return None
+        return self.lean_answer(request, kwargs)
+
+    def _lean_query(self, request: HttpRequest) -> bool:
+        if api_settings.URL_FORMAT_OVERRIDE in request.GET:
+            return False
         try:
             query_params_check(request.GET, allowed_query_params(self))
         except ValidationError:
-            return None  # DRF's dispatch answers 401/403 before the 400, as it always did
-        return self.lean_answer(request, kwargs)
+            return False  # DRF's dispatch answers 401/403 before the 400, as it always did
+        return True
+
+    # The authenticators, parsers and negotiator hold no per-request state, and a view's
+    # classes are fixed: made once per set of classes, not three to seven objects per request.
+    def get_authenticators(self) -> list:
+        return list(_instances(tuple(self.authentication_classes)))
+
+    def get_parsers(self) -> list:
+        return list(_instances(tuple(self.parser_classes)))
+
+    def get_content_negotiator(self):
+        return _instances((self.content_negotiation_class,))[0]
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # Allow and Vary depend on the class alone (not on a viewset, whose methods are
+        # bound per route; those never take this path). A copy: finalize_response pops Vary.
+        if isinstance(self, ViewSetMixin):
+            return super().default_response_headers
+        headers = _response_headers.get(type(self))
+        if headers is None:
+            headers = _response_headers[type(self)] = super().default_response_headers
+        return dict(headers)
 
     def _json_renderer(self) -> JSONRenderer:
         return self.renderer_classes[0]()
+
+
+_response_headers: dict[type, dict[str, str]] = {}
+
+
+@functools.cache
+def _instances(classes: tuple[type, ...]) -> tuple:
+    return tuple(cls() for cls in classes)
 
 
 @functools.cache
