@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from apps.core.api.base import LeanDispatchMixin
 from apps.core.api.errors import PROBLEM_CONTENT_TYPE
 from apps.monitoring import health
+from apps.monitoring.api.views import _ReportView
 from apps.monitoring.health import UNHEALTHY, HealthCheck
 from apps.security import throttling
 from apps.security.tokens import AccessToken
@@ -38,15 +39,20 @@ def _fresh_results():
 def served(monkeypatch):
     """served() -> how many requests the lean dispatch answered so far."""
     hits = []
-    original = LeanDispatchMixin._lean_answer
+    lean, public = LeanDispatchMixin._lean_answer, _ReportView._public_answer
 
-    def counting(self, *args, **kwargs):
-        answer = original(self, *args, **kwargs)
+    def counting_lean(self, *args, **kwargs):
+        answer = lean(self, *args, **kwargs)
         if answer is not None:
-            hits.append(True)
+            hits.append("lean")
         return answer
 
-    monkeypatch.setattr(LeanDispatchMixin, "_lean_answer", counting)
+    def counting_public(self, *args, **kwargs):
+        hits.append("public")
+        return public(self, *args, **kwargs)
+
+    monkeypatch.setattr(LeanDispatchMixin, "_lean_answer", counting_lean)
+    monkeypatch.setattr(_ReportView, "_public_answer", counting_public)
     return lambda: len(hits)
 
 
@@ -54,7 +60,7 @@ def both_paths(monkeypatch, client: APIClient, url: str, **extra):
     extra.setdefault("HTTP_X_REQUEST_ID", REQUEST_ID)
     lean = client.get(url, **extra)
     with monkeypatch.context() as patch:
-        patch.setattr(LeanDispatchMixin, "_lean_answer", lambda self, request, kwargs: None)
+        patch.setattr(LeanDispatchMixin, "lean_eligible", lambda self, request, kwargs: False)
         drf = client.get(url, **extra)
     return lean, drf
 

@@ -92,7 +92,13 @@ class LeanDispatchMixin:
         answer = self._lean_answer(request, kwargs)
         if answer is None:
             return super().dispatch(request, *args, **kwargs)
-        # APIView.dispatch and initial(), with content negotiation's result known.
+        return self.lean_respond(request, args, kwargs, lambda request: self._checked(answer))
+
+    def lean_respond(
+        self, request: HttpRequest, args: tuple, kwargs: dict, respond: LeanAnswer
+    ) -> HttpResponseBase:
+        """APIView.dispatch around `respond` instead of initial() and the handler, with
+        content negotiation's result known (JSON)."""
         self.args, self.kwargs = args, kwargs
         request = self.initialize_request(request, *args, **kwargs)
         self.request = request
@@ -102,24 +108,32 @@ class LeanDispatchMixin:
             request.accepted_renderer, request.accepted_media_type = self._json_renderer(), JSON
             version, scheme = self.determine_version(request, *args, **kwargs)
             request.version, request.versioning_scheme = version, scheme
-            self.perform_authentication(request)
-            self.check_permissions(request)
-            self.check_throttles(request)
-            response = answer(request)
+            response = respond(request)
         except Exception as exc:
             response = self.handle_exception(exc)
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
 
-    def _lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer | None:
+    def _checked(self, answer: LeanAnswer) -> HttpResponseBase:
+        # The rest of APIView.initial(), in its order.
+        self.perform_authentication(self.request)
+        self.check_permissions(self.request)
+        self.check_throttles(self.request)
+        return answer(self.request)
+
+    def lean_eligible(self, request: HttpRequest, kwargs: dict) -> bool:
+        """A plain JSON GET whose format and query parameters are settled."""
         if (
             request.method != "GET"
             or request.META.get("HTTP_ACCEPT", "*/*") not in PLAIN_JSON_ACCEPTS
             or not _renders_json_first(type(self))
             or self.get_format_suffix(**kwargs)  # `.json` on the URL
         ):
-            return None
-        if request.META.get("QUERY_STRING") and not self._lean_query(request):
+            return False
+        return not request.META.get("QUERY_STRING") or self._lean_query(request)
+
+    def _lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer | None:
+        if not self.lean_eligible(request, kwargs):
             return None
         return self.lean_answer(request, kwargs)
 
