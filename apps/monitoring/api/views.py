@@ -92,7 +92,7 @@ class _ReportView(LeanDispatchMixin, BaseAPIView):
             return self._public_answer(request, args, kwargs)
         return super().dispatch(request, *args, **kwargs)
 
-    def _public_answer(self, request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
+    def _public_answer(self, request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponseBase:
         """The answer to a poll that carries no credentials, without DRF's Request.
 
         Such a caller is anonymous whatever the authenticators would say, so it is shown the
