@@ -120,7 +120,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's messages, with the storage made only for a request that uses it.
+    "apps.core.middleware.LazyMessageMiddleware",
     # django-csp's, with each header built once rather than per response.
     "apps.security.csp.CSPMiddleware",
     # Last, as django-axes requires: turns a lockout started by this request into a 429.

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import empty
+from django.utils.functional import SimpleLazyObject, empty
 
 REQUEST_ID_HEADER = "X-Request-ID"
 NO_REQUEST_ID = "-"
@@ -115,3 +117,21 @@ class RequestIdLogFilter(logging.Filter):
         if not hasattr(record, "route"):
             record.route = resolved_route(request)
         return True
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's MessageMiddleware, with the message storage made when it is first used.
+
+    Django builds the storage for every request (two backends, a cookie signer, a few
+    imports: a twentieth of a plain view's cost, issue 12's profile), though only the admin
+    and the console ever add or show a message. A storage never touched has nothing to store.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

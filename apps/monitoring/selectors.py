@@ -15,7 +15,9 @@ from apps.monitoring.health import (
     ComponentHealth,
     health_check_register,
     health_report,
+    health_status,
     readiness_report,
+    readiness_status,
 )
 from apps.monitoring.models import AuditEvent, SecurityEvent
 
@@ -28,7 +30,9 @@ __all__ = [
     "audit_event_list",
     "health_check_register",
     "health_report",
+    "health_status",
     "readiness_report",
+    "readiness_status",
     "security_event_count",
     "security_event_list",
     "severity_value",

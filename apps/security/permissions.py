@@ -59,10 +59,35 @@ def request_allows(request: Any, permission: str) -> bool:
     user = getattr(request, "user", None)
     if permission == AUTHENTICATED:
         return bool(user and user.is_authenticated)
-    if not (user and user.is_authenticated and user.has_perm(permission)):
+    if not (user and user.is_authenticated and _holds(user, permission)):
         return False
     scopes = getattr(getattr(request, "auth", None), "scopes", None)
     return scopes is None or scopes_allow(scopes, permission)
+
+
+def _holds(user: Any, permission: str) -> bool:
+    """`user.has_perm(permission)`, remembered on the user object.
+
+    Django's has_perm imports and instantiates every authentication backend on each call,
+    half the cost of a cached plan read's permission check (issue 12's profile). The answer
+    is fixed for a user object anyway: ModelBackend keeps the permissions it read on the
+    object for its lifetime. The JWT path shares one object per user for a few seconds
+    (apps/security/authentication.py), and a change to the user, their roles or a role's
+    permissions replaces it.
+    """
+    verdicts = getattr(user, _VERDICTS, None)  # getattr/setattr: a lazy user proxies them
+    if verdicts is None:
+        verdicts = {}
+        setattr(user, _VERDICTS, verdicts)
+    # The flags has_perm reads from the object itself, in case one is changed in place.
+    key = (permission, user.is_active, user.is_superuser)
+    held = verdicts.get(key)
+    if held is None:
+        held = verdicts[key] = user.has_perm(permission)
+    return held
+
+
+_VERDICTS = "_resync_permission_verdicts"
 
 
 class RequiredPermission(BasePermission):

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from django.conf import settings
+from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter
 
 from apps.core.middleware import (
@@ -83,3 +84,11 @@ def test_a_requests_log_lines_carry_its_id_user_route_and_duration(
     assert forbidden["route"] == "api/v1/cache/clear/"
     assert forbidden["request_id"] == refused["X-Request-ID"]
     assert "secret" not in repr(forbidden)  # the query string stays out of the logs
+
+
+@pytest.mark.django_db
+def test_a_request_that_shows_no_message_builds_no_message_storage(client):
+    response = client.get("/api/v1/health/live/")
+
+    assert response.status_code == 200
+    assert response.wsgi_request._messages._wrapped is empty  # never built

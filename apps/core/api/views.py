@@ -21,7 +21,7 @@ from apps.core.api.base import (
     ReadOnlyViewSet,
     StrictQueryParamsMixin,
 )
-from apps.core.api.caching import cached_json
+from apps.core.api.caching import CachedReadMixin, cached_json
 from apps.core.filters import JobFilter, JobStreamFilter, WorkstationFilter
 from apps.core.selectors.sync import plan_date
 from apps.security.permissions import VIEW_PLAN
@@ -134,14 +134,18 @@ def _stream(first: bytes, body: Iterator[bytes], rows: Iterator[tuple]) -> Itera
         rows.close()
 
 
-class JobStatusSummaryView(PlanFreshnessMixin, BaseAPIView):
+class JobStatusSummaryView(CachedReadMixin, PlanFreshnessMixin, BaseAPIView):
     """Counts of jobs by status, internal state and workstation."""
 
     required_permission = VIEW_PLAN
 
+    def cached_read_name(self, kwargs: dict) -> str:
+        return "jobs-status"
+
     @extend_schema(responses=serializers.JobStatusSummarySerializer)
     def get(self, request: Request) -> Response:
-        return cached_json(request, "jobs-status", lambda: Response(selectors.job_status_summary()))
+        name = self.cached_read_name(self.kwargs)
+        return cached_json(request, name, lambda: Response(selectors.job_status_summary()))
 
 
 class WorkstationViewSet(ReadOnlyViewSet):

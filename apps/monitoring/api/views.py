@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError, Throttled
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from apps.core.api.base import BaseAPIView, StrictQueryParamsMixin
+from apps.core.api.base import (
+    JSON,
+    BaseAPIView,
+    LeanAnswer,
+    LeanDispatchMixin,
+    StrictQueryParamsMixin,
+)
 from apps.monitoring import metrics, selectors
 from apps.monitoring.api.parsers import (
     CSP_REPORT_SCHEMA,
@@ -26,14 +36,19 @@ from apps.monitoring.api.serializers import AuditEventSerializer, SecurityEventS
 from apps.monitoring.filters import AuditEventFilter, SecurityEventFilter
 from apps.monitoring.models import SecurityEvent
 from apps.monitoring.selectors import (
+    DEGRADED,
+    HEALTHY,
     UNHEALTHY,
     audit_event_list,
     health_report,
+    health_status,
     readiness_report,
+    readiness_status,
 )
 from apps.monitoring.services import security_event_record
+from apps.security.api_keys.authentication import ApiKeyAuthentication
 from apps.security.client_ip import client_ip, ip_in_networks
-from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows
+from apps.security.permissions import PUBLIC, VIEW_MONITORING, request_allows, rule_for
 from apps.security.throttling import ClientIpThrottle, CspReportThrottle
 
 NO_REPORT = "Send a CSP report: application/csp-report or application/reports+json."
@@ -50,14 +65,19 @@ _REPORT = inline_serializer(
 )
 
 
-class _ReportView(BaseAPIView):
+class _ReportView(LeanDispatchMixin, BaseAPIView):
     """Public overall status; monitoring readers also see each component, its timing and
     what is wrong. 503 when unhealthy. Users are read lazily: it must answer while they
-    cannot be (a database outage)."""
+    cannot be (a database outage).
+
+    A plain JSON GET takes the lean dispatch (core.api.base.LeanDispatchMixin): the same
+    throttle and lazy authentication, and the public answer is one of three bodies rendered
+    once, so a poll costs little more than a plain Django view (issue 12)."""
 
     required_permission = PUBLIC
     throttle_classes = [ClientIpThrottle]
     report = staticmethod(health_report)
+    report_status = staticmethod(health_status)
 
     def perform_authentication(self, request: Request) -> None:
         """Authenticate lazily (in `get`): health must answer while users cannot be read."""
@@ -65,7 +85,86 @@ class _ReportView(BaseAPIView):
     def get(self, request: Request) -> Response:
         report = self.report()
         body = report if _shows_details(request) else {"status": report["status"]}
-        return Response(body, status=503 if report["status"] == UNHEALTHY else 200)
+        return Response(body, status=_http_status(report["status"]))
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        if self.lean_eligible(request, kwargs) and _public_poll(self, request):
+            return self._public_answer(request, args, kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _public_answer(self, request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponseBase:
+        """The answer to a poll that carries no credentials, without DRF's Request.
+
+        Such a caller is anonymous whatever the authenticators would say, so it is shown the
+        status alone; the permission is PUBLIC and the throttle reads the address only
+        (`_serves_public_polls`). DRF's skeleton around that cost more than a plain Django
+        view (issue 12's profile); a refusal still goes through DRF's exception handler.
+        """
+        try:
+            self.check_throttles(request)
+        except Throttled as refusal:
+            return self.lean_respond(request, args, kwargs, functools.partial(_raise, refusal))
+        status = self.report_status()
+        response = HttpResponse(
+            _PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON
+        )
+        # The answer depends on the session (a signed-in monitoring reader sees more): say
+        # so as DRF's session authentication does by reading it (SessionMiddleware adds
+        # Vary: Cookie). There is no session to read.
+        request.session.accessed = True
+        self.headers = self.default_response_headers
+        return self.finalize_response(request, response, *args, **kwargs)
+
+    def lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer:
+        return self._lean_get
+
+    def _lean_get(self, request: Request) -> HttpResponseBase:
+        if _shows_details(request):
+            return self.get(request)  # a monitoring reader: the whole report, as before
+        status = self.report_status()
+        return HttpResponse(_PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON)
+
+
+def _public_poll(view: _ReportView, request: HttpRequest) -> bool:
+    """No credentials of any kind the view's authenticators read: no Authorization header
+    (JWT, API keys), no session, no test client's forced user."""
+    session = getattr(request, "session", None)
+    return (
+        _serves_public_polls(type(view))
+        and "HTTP_AUTHORIZATION" not in request.META
+        and session is not None
+        and session.session_key is None
+        and getattr(request, "_force_auth_user", None) is None
+        and getattr(request, "_force_auth_token", None) is None
+    )
+
+
+@functools.cache
+def _serves_public_polls(view_class: type) -> bool:
+    """Its authenticators read only the Authorization header or the session, its permission
+    is PUBLIC and its throttles count by address: what `_public_answer` relies on."""
+    return (
+        all(issubclass(c, _HEADER_OR_SESSION) for c in view_class.authentication_classes)
+        and all(issubclass(t, ClientIpThrottle) for t in view_class.throttle_classes)
+        and rule_for(view_class, "GET") == PUBLIC
+    )
+
+
+_HEADER_OR_SESSION = (JWTAuthentication, ApiKeyAuthentication, SessionAuthentication)
+
+
+def _raise(exc: Exception, request: Request) -> HttpResponseBase:
+    raise exc
+
+
+def _http_status(status: str) -> int:
+    return 503 if status == UNHEALTHY else 200
+
+
+# The public answers, rendered as DRF renders them.
+_PUBLIC_BODIES = {
+    status: JSONRenderer().render({"status": status}) for status in (HEALTHY, DEGRADED, UNHEALTHY)
+}
 
 
 class HealthView(_ReportView):
@@ -81,6 +180,7 @@ class ReadinessView(_ReportView):
     a plan sync process alive. 503 only when unhealthy: degraded still serves."""
 
     report = staticmethod(readiness_report)
+    report_status = staticmethod(readiness_status)
 
     @extend_schema(responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:
