@@ -66,6 +66,7 @@ syncs now if nothing else is running.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import weakref
 from collections import defaultdict
@@ -108,6 +109,8 @@ SYNCED_RECENTLY = "another plan sync finished less than an interval ago"
 INTERVAL_SLACK = timedelta(milliseconds=250)
 INTERRUPTED = "interrupted: the process running it stopped"
 FOLD_WINDOW = timedelta(hours=1)
+# New and changed jobs written per statement (see _apply_jobs).
+UPSERT_CHUNK = 10_000
 
 Progress = Callable[[str, int], None]
 
@@ -447,19 +450,14 @@ def _job_digests(mirror, snapshot, ws_ids, stream_ids) -> dict[str, _Digest]:
     return digests
 
 
-def _job_rows(digests: dict[str, _Digest], existing: dict, now: datetime, counts) -> list[tuple]:
-    """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed."""
-    rows = []
+def _job_rows(digests: dict[str, _Digest], existing: dict, now: datetime) -> Iterator[tuple]:
+    """Rows (mirror.JOB_COLUMNS order) of the jobs that are new or changed, made as needed."""
     for hwa_id, (job, stream_id, ws_id, digest) in digests.items():
         known = existing.get(hwa_id)
         if known is not None and known[2] == digest:
             continue
         values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
-        rows.append((hwa_id, *values, now, digest))
-    counts.created = sum(1 for row in rows if row[0] not in existing)
-    counts.updated = len(rows) - counts.created
-    counts.unchanged = len(digests) - len(rows)
-    return rows
+        yield (hwa_id, *values, now, digest)
 
 
 def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
@@ -471,20 +469,34 @@ def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
         ).order_by()
     }
     outcome.digests = _job_digests(mirror, snapshot, ws_ids, stream_ids)
-    rows = _job_rows(outcome.digests, existing, now, counts)
-    written = mirror.jobs_upsert(rows, existing)
-    events = []
+    # Written UPSERT_CHUNK jobs at a time, each chunk's events with it, all in the run's one
+    # transaction: a full sync of 100,000 jobs no longer holds every row, every returned
+    # (id, hwa_id, state) and every event at once on top of the plan (~60 MB of its peak).
+    rows = _job_rows(outcome.digests, existing, now)
+    while chunk := list(itertools.islice(rows, UPSERT_CHUNK)):
+        created = sum(1 for row in chunk if row[0] not in existing)
+        counts.created += created
+        counts.updated += len(chunk) - created
+        written = mirror.jobs_upsert(chunk, existing)
+        del chunk
+        outcome.events += mirror.insert_rows(
+            JobStatusEvent,
+            ("job_id", "from_state", "to_state", "at"),
+            _events(written, existing, now),
+        )
+    counts.unchanged = len(outcome.digests) - counts.created - counts.updated
+    gone = [existing[hwa_id][0] for hwa_id in existing.keys() - snapshot.jobs.keys()]
+    mirror.jobs_delete(gone)
+    counts.removed = len(gone)
+
+
+def _events(written: list[tuple[int, str, str]], existing: dict, now: datetime) -> Iterator[tuple]:
+    """A JobStatusEvent row for each written job that is new or whose state moved."""
     for pk, hwa_id, state in written:
         before = existing.get(hwa_id)
         from_state = before[1] if before else ""
         if before is None or from_state != state:
-            events.append((pk, from_state, state, now))
-    outcome.events = mirror.insert_rows(
-        JobStatusEvent, ("job_id", "from_state", "to_state", "at"), events
-    )
-    gone = [existing[hwa_id][0] for hwa_id in existing.keys() - snapshot.jobs.keys()]
-    mirror.jobs_delete(gone)
-    counts.removed = len(gone)
+            yield (pk, from_state, state, now)
 
 
 def _remove_streams(
