@@ -68,6 +68,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import sys
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -82,6 +83,7 @@ from django.utils import timezone
 from apps.core.errors import ApplicationError
 from apps.core.hwa.client import HwaClient
 from apps.core.hwa.types import JobRecord, JobStreamRecord, WorkstationRecord
+from apps.core.memory import heap_trim
 from apps.core.middleware import current_request_id, request_id_context
 from apps.core.models import Job, JobStatusEvent, JobStream, SyncRun, Workstation
 from apps.core.selectors.sync import freshness_reset, run_is_stale
@@ -172,7 +174,13 @@ def plan_sync(
     """
     if client is None:
         client = hwa_client()
-    tick = progress or (lambda kind, n: None)
+    run = _sync(client, progress or (lambda kind, n: None), every)
+    if run.status != SyncRun.Status.SKIPPED:
+        heap_trim()  # what the run parsed and compared is free now: give the pages back
+    return run
+
+
+def _sync(client: HwaClient, tick: Progress, every: timedelta | None) -> SyncRun:
     with request_id_context(), _claim(every) as run:
         if isinstance(run, str):
             return _record_skipped(run)
@@ -462,8 +470,9 @@ def _job_rows(digests: dict[str, _Digest], existing: dict, now: datetime) -> Ite
 
 def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
     counts = outcome.counts.setdefault("jobs", KindCounts())
+    # The state interned: a few distinct texts, else one copy per job (~5 MB per 100,000).
     existing = {
-        hwa_id: (pk, state, digest)
+        hwa_id: (pk, sys.intern(state), digest)
         for hwa_id, pk, state, digest in Job.objects.values_list(
             "hwa_id", "id", "internal_state", "sync_hash"
         ).order_by()
