@@ -14,4 +14,3 @@ from apps.core.memory import heap_trim
 )
 def test_it_trims_the_heap_on_glibc():
     assert heap_trim() is True
-
