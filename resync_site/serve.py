@@ -35,6 +35,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
@@ -83,6 +84,7 @@ def _preload() -> None:
     from resync_site.wsgi import application  # noqa: F401  (django.setup, the middleware)
 
     get_resolver().url_patterns  # noqa: B018  (the URLconf imports, else on each first request)
+    _import_first_request_modules()
     connections.close_all()  # none is expected; a connection must never be shared by forks
     running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if running:  # a fork would copy their locks, not the threads: workers could deadlock
@@ -90,6 +92,27 @@ def _preload() -> None:
     # Keep the collector off the inherited objects: each pass would write to their pages and
     # unshare them (copy-on-write) in every worker.
     gc.freeze()
+
+
+def _import_first_request_modules() -> None:
+    """What the first requests import or read from disk, so workers share it rather than
+    each loading its own copy (~7 MB and tens of ms per worker): the migration graph the
+    health check compares, JWT verification (PyJWT, cryptography), the cache, session and
+    message backends. Classes and modules only: no connection, client or thread is made."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from apps.monitoring.health import migrations_on_disk
+
+    migrations_on_disk()
+    import_module("rest_framework_simplejwt.backends")
+    for path in (
+        *(cache["BACKEND"] for cache in settings.CACHES.values()),
+        settings.SESSION_SERIALIZER,
+        settings.MESSAGE_STORAGE,
+    ):
+        import_string(path)
+    import_module(settings.SESSION_ENGINE)
 
 
 def main(argv: list[str] | None = None) -> None:
