@@ -246,15 +246,19 @@ def _served(cmd: list[str], env: dict[str, str], port: int, ready_path: str) -> 
 def wait_healthy(server: Server, timeout: float = 60, path: str = "/api/v1/health/") -> float:
     """Seconds from process start to the first 200 from the health endpoint (or `path`)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
-        try:
-            if httpx.get(f"{server.url}{path}", timeout=2).status_code == 200:
-                return time.perf_counter() - server.started_at
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
+    # One client for every probe: a new one per probe (httpx.get) builds an SSL context,
+    # ~0.1 s that was counted as the server's start-up, and the probes are 10 ms apart
+    # rather than 50, so the figure is the server's and not the polling's.
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError("the server exited during start-up")
+            try:
+                if client.get(f"{server.url}{path}").status_code == 200:
+                    return time.perf_counter() - server.started_at
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
     raise RuntimeError("the server did not become healthy")
 
 

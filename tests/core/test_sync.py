@@ -69,6 +69,28 @@ def test_a_resync_writes_events_only_for_changed_jobs(sim, hwa) -> None:
             assert Job.objects.get(hwa_id=job.hwa_id).internal_state == job.state
 
 
+def test_jobs_written_in_several_chunks_give_the_same_mirror_and_events(
+    sim, hwa, monkeypatch
+) -> None:
+    monkeypatch.setattr("apps.core.services.sync.UPSERT_CHUNK", 7)  # JOBS is not a multiple
+    run = plan_sync(client=hwa)
+
+    assert run.counts["jobs"] == {"created": JOBS, "updated": 0, "unchanged": 0, "removed": 0}
+    assert run.events == JOBS == JobStatusEvent.objects.filter(from_state="").count()
+    before = {job.hwa_id: job.state for job in sim.plan.jobs}
+    sim.plan.tick(20)
+    moved = {job.hwa_id for job in sim.plan.jobs if before[job.hwa_id] != job.state}
+
+    run = plan_sync(client=hwa)
+
+    assert run.counts["jobs"]["updated"] == len(moved) > 7
+    assert run.counts["jobs"]["unchanged"] == JOBS - len(moved)
+    new_events = JobStatusEvent.objects.exclude(from_state="").select_related("job")
+    assert {e.job.hwa_id for e in new_events} == moved
+    mirrored = dict(Job.objects.values_list("hwa_id", "internal_state"))
+    assert mirrored == {job.hwa_id: job.state for job in sim.plan.jobs}
+
+
 def test_an_unchanged_plan_writes_nothing(hwa) -> None:
     plan_sync(client=hwa)
 

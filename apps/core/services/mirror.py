@@ -136,7 +136,8 @@ class MirrorWriter:
     def jobs_upsert(self, rows: list[tuple], existing: dict) -> list[tuple[int, str, str]]:
         """Write new and changed jobs (rows in JOB_COLUMNS order); (id, hwa_id, state) of each.
 
-        `existing` maps the mirror's hwa_ids to (id, ...) as the sync read them.
+        `existing` maps the hwa_ids of rows the mirror already has to (id, ...) as the sync
+        read them; a row whose hwa_id is not in it is new.
         """
         self._count(len(rows))
         if connection.vendor == "postgresql":
