@@ -22,7 +22,7 @@ from django.utils.crypto import constant_time_compare
 from django.views import View
 from rest_framework.exceptions import AuthenticationFailed
 
-from apps.core.console.layout import console_context
+from apps.core.console.layout import console_context, has_messages, page_shared
 from apps.security.authentication import user_remembered
 from apps.security.permissions import request_allows, rule_for
 
@@ -56,6 +56,14 @@ class ConsoleView(View):
         return TemplateResponse(
             request, template, {**console_context(request, self.section), **context}, status=status
         )
+
+    def render_shared(self, request: HttpRequest, template: str, context: dict, *, content_key):
+        """`render` for a page whose content is shared and named by `content_key`: the whole
+        page is kept per layout (layout.page_shared), unless a message waits to be shown."""
+        if has_messages(request):
+            return self.render(request, template, context)
+        full = {**console_context(request, self.section), **context}
+        return page_shared(request, template, full, content_key=content_key)
 
 
 def session_user(request: HttpRequest):

@@ -74,10 +74,10 @@ class JobListView(ConsoleView):
     def get(self, request: HttpRequest) -> HttpResponse:
         query = filter_query(request.GET)
         try:
-            main = _main(query, ordering_of(request.GET), request.GET.get("page", "1"))
+            key, main = _main(query, ordering_of(request.GET), request.GET.get("page", "1"))
         except _InvalidFilters as exc:
             return self.render(request, "console/jobs.html", exc.context, status=400)
-        return self.render(request, "console/jobs.html", {"main": main})
+        return self.render_shared(request, "console/jobs.html", {"main": main}, content_key=key)
 
 
 class _InvalidFilters(Exception):
@@ -88,11 +88,12 @@ class _InvalidFilters(Exception):
         self.context = context
 
 
-def _main(query: list[tuple[str, str]], ordering: str, page: str) -> str:
+def _main(query: list[tuple[str, str]], ordering: str, page: str) -> tuple[str, str]:
     """The page's content (filter form, table, pager) rendered once per plan generation,
     minute (running jobs' durations move with the clock) and query, and cached like the API's
     reads: nothing in it depends on the user (the layout around it does). A hit skips the
-    FilterSet, its form and ~2 ms of template work (issue 13's profile)."""
+    FilterSet, its form and ~2 ms of template work (issue 13's profile). Returns the cache
+    key with the content: it names the content for the page kept whole (layout.page_shared)."""
     where = urlencode([*query, ("ordering", ordering), ("page", page)])
     digest = hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
     now = timezone.now()
@@ -121,7 +122,7 @@ def _main(query: list[tuple[str, str]], ordering: str, page: str) -> str:
         return render_to_string("console/_jobs_main.html", context)
 
     # A SafeString (the template escaped it), and pickling keeps its class through the cache.
-    return get_or_compute(key, render, timeout=120)
+    return key, get_or_compute(key, render, timeout=120)
 
 
 def _columns(query, ordering: str, field: str) -> list[dict]:

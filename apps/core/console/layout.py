@@ -8,9 +8,15 @@ they are computed once per process and script prefix (a deployment under a sub-p
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
-from django.http import HttpRequest
+from cachetools import LRUCache
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 
@@ -64,3 +70,52 @@ def console_context(request: HttpRequest, section: str) -> dict:
         if request_allows(request, permission)
     ]
     return {"menu": menu, "may_act": request_allows(request, ACT_ON_JOB)}
+
+
+# --- whole pages of shared content --------------------------------------------------------
+# The overview and the jobs list hold content rendered once per plan generation and minute
+# (shared by every user); what is left per request is the layout around it, ~200 us of
+# template work for the same few inputs each time (issue 13's profile). So the whole page
+# is kept per process for each (content, layout) pair, with a mark where the CSRF token
+# goes: the token is masked anew for every response, as Django requires.
+CSRF_MARK = "csrf0mark0for0a0page0kept0whole0"  # letters and digits: escaping keeps it as is
+PAGES_MAX = 128  # pages of ~40-60 KB: at most ~8 MB per process
+_pages: LRUCache = LRUCache(maxsize=PAGES_MAX)
+_pages_lock = threading.Lock()
+
+
+def layout_key(request: HttpRequest, context: dict) -> tuple:
+    """Everything of the user the layout shows: their name, staff link, menu and rights."""
+    user = request.user
+    menu = tuple((entry["url"], entry["current"]) for entry in context["menu"])
+    return (user.get_username(), user.is_staff, menu, context["may_act"])
+
+
+def has_messages(request: HttpRequest) -> bool:
+    """Whether a message waits to be shown (a page with one is rendered, never kept)."""
+    return bool(
+        request.COOKIES.get(CookieStorage.cookie_name)
+        or request.session.get(SessionStorage.session_key)
+    )
+
+
+def page_shared(
+    request: HttpRequest, template: str, context: dict, *, content_key: tuple
+) -> HttpResponse:
+    """`template` with `context` (layout included), kept whole for this content and layout."""
+    key = (template, content_key, layout_key(request, context))
+    with _pages_lock:
+        html = _pages.get(key)
+    if html is None:
+        html = render_to_string(
+            template, {**context, "csrf_token": CSRF_MARK, "messages": ()}, request
+        )
+        with _pages_lock:
+            _pages[key] = html
+    return HttpResponse(html.replace(CSRF_MARK, get_token(request)))
+
+
+def pages_forget() -> None:
+    """Forget the kept pages (tests)."""
+    with _pages_lock:
+        _pages.clear()

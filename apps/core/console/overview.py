@@ -36,16 +36,16 @@ STATUS_ORDER = (
 )  # fmt: skip
 
 
-def overview_plan_html() -> str:
-    """Counts, chart and problems as HTML, cached per plan generation and minute.
+def overview_plan(now) -> tuple[str, str]:
+    """Counts, chart and problems as HTML, cached per plan generation and minute; returns
+    the cache key with it (the key names the content of the page kept whole).
 
     Nothing in it depends on who asks (the menu and the user are the layout's), so every
     user shares one rendering. A SafeString: the template escaped it, and pickling keeps
     its class through the cache.
     """
-    now = timezone.now()
     key = f"console:overview:html:g{plan_generation()}:{minute_of(now)}"
-    return get_or_compute(key, lambda: _render_plan(now), timeout=120)
+    return key, get_or_compute(key, lambda: _render_plan(now), timeout=120)
 
 
 def _render_plan(now) -> str:
@@ -100,11 +100,12 @@ def _row(job) -> dict:
     }
 
 
-def live_context() -> dict:
-    return {
-        "plan_html": overview_plan_html(),
-        "banner": asdict(sync_banner(now=timezone.now())),
-    }
+def live_context(now) -> tuple[dict, tuple]:
+    """The live part's context, and the key naming it: the plan part's cache key, and the
+    banner's values with the minute (it says how long ago the last sync was)."""
+    plan_key, plan_html = overview_plan(now)
+    banner = asdict(sync_banner(now=now))
+    return {"plan_html": plan_html, "banner": banner}, (plan_key, tuple(banner.values()))
 
 
 class OverviewView(ConsoleView):
@@ -124,8 +125,11 @@ class OverviewView(ConsoleView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        context = {**live_context(), "refresh_seconds": REFRESH_SECONDS}
-        return self.render(request, "console/overview.html", context)
+        live, content_key = live_context(timezone.now())
+        context = {**live, "refresh_seconds": REFRESH_SECONDS}
+        return self.render_shared(
+            request, "console/overview.html", context, content_key=content_key
+        )
 
 
 class OverviewLiveView(ConsoleView):
@@ -134,4 +138,5 @@ class OverviewLiveView(ConsoleView):
     required_permission = VIEW_PLAN
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render(request, "console/_overview_live.html", live_context())
+        live, _key = live_context(timezone.now())
+        return self.render(request, "console/_overview_live.html", live)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from apps.core.console.layout import pages_forget
 from apps.core.selectors import sync
 from apps.core.selectors.console import sync_banner_reset
 from apps.core.services.demo_plan import demo_plan_load
@@ -24,6 +25,13 @@ def _freshness_read_once(db, monkeypatch):
     yield
     sync.freshness_reset()
     sync_banner_reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_pages_kept_from_other_tests():
+    pages_forget()
+    yield
+    pages_forget()
 
 
 @pytest.fixture(autouse=True)
