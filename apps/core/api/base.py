@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
@@ -130,6 +131,10 @@ class LeanDispatchMixin:
             or self.get_format_suffix(**kwargs)  # `.json` on the URL
         ):
             return False
+        if isinstance(self, ViewSetMixin):
+            # The route fixed the action (as_view's map); DRF's initialize_request sets the
+            # same value later. The parameters a viewset takes depend on it (list or not).
+            self.action = self.action_map.get("get")
         return not request.META.get("QUERY_STRING") or self._lean_query(request)
 
     def _lean_answer(self, request: HttpRequest, kwargs: dict) -> LeanAnswer | None:
@@ -138,12 +143,14 @@ class LeanDispatchMixin:
         return self.lean_answer(request, kwargs)
 
     def _lean_query(self, request: HttpRequest) -> bool:
-        if api_settings.URL_FORMAT_OVERRIDE in request.GET:
-            return False
         try:
+            if api_settings.URL_FORMAT_OVERRIDE in request.GET:
+                return False
             query_params_check(request.GET, allowed_query_params(self))
-        except ValidationError:
-            return False  # DRF's dispatch answers 401/403 before the 400, as it always did
+        except (ValidationError, SuspiciousOperation):
+            # DRF's dispatch answers 401/403 before the 400, as it always did, and a query
+            # Django refuses to parse (too many fields) becomes the one problem format there.
+            return False
         return True
 
     # The authenticators, parsers and negotiator hold no per-request state, and a view's
@@ -183,9 +190,8 @@ def _instances(classes: tuple[type, ...]) -> tuple:
 @functools.cache
 def _renders_json_first(view_class: type) -> bool:
     """Negotiation picks a view's first renderer for `*/*` and for JSON if that is DRF's JSON
-    renderer (per class: renderers are class attributes; viewsets are left out, their action
-    is only known inside DRF's dispatch)."""
-    if issubclass(view_class, ViewSetMixin) or not view_class.renderer_classes:
+    renderer (per class: renderers are class attributes, the same for every action)."""
+    if not view_class.renderer_classes:
         return False
     first = view_class.renderer_classes[0]
     return issubclass(first, JSONRenderer) and first.media_type == JSON

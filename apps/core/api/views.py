@@ -40,8 +40,8 @@ JOB_ORDERING_FIELDS = [
 ]
 
 
-class JobViewSet(ReadOnlyViewSet):
-    """Jobs of the current plan."""
+class JobViewSet(CachedReadMixin, ReadOnlyViewSet):
+    """Jobs of the current plan (a cached list or job is served by the lean dispatch)."""
 
     required_permission = VIEW_PLAN
     queryset = selectors.job_list()
@@ -60,13 +60,19 @@ class JobViewSet(ReadOnlyViewSet):
             return serializers.JobDetailSerializer
         return super().get_serializer_class()
 
+    def cached_read_name(self, kwargs: dict) -> str | None:
+        if self.action == "list":
+            return "jobs"
+        return f"job:{kwargs['pk']}" if self.action == "retrieve" else None
+
     def list(self, request: Request, *args, **kwargs) -> Response:
-        return cached_json(request, "jobs", lambda: super(JobViewSet, self).list(request))
+        name = self.cached_read_name(kwargs)
+        return cached_json(request, name, lambda: super(JobViewSet, self).list(request))
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         return cached_json(
             request,
-            f"job:{kwargs['pk']}",
+            self.cached_read_name(kwargs),
             lambda: super(JobViewSet, self).retrieve(request, *args, **kwargs),
         )
 

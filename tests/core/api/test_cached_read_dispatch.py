@@ -258,3 +258,58 @@ def test_the_lean_dispatch_reads_no_database_on_a_hit(viewer_jwt, django_assert_
     viewer_jwt.get(STATUS)  # the user row is now remembered
     with django_assert_num_queries(0):
         assert viewer_jwt.get(STATUS)[CACHE_HEADER] == "hit"
+
+
+# --- the job list and one job (viewset actions) -----------------------------------------
+def _job_urls() -> list[str]:
+    from apps.core.models import Job
+
+    job = Job.objects.order_by("id").first()
+    return [
+        "/api/v1/jobs/",
+        "/api/v1/jobs/?status=Successful&ordering=-start&page_size=1",
+        f"/api/v1/jobs/{job.pk}/",
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_a_job_list_or_job_hit_answers_as_drf_does(monkeypatch, served, viewer_jwt, which):
+    url = _job_urls()[which]
+    viewer_jwt.get(url)  # fills the cache
+
+    lean, drf = both_paths(monkeypatch, viewer_jwt, url)
+
+    assert served() == 1
+    assert (lean.status_code, lean[CACHE_HEADER]) == (200, "hit")
+    assert_same(lean, drf)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("?stauts=Error", 400), ("?page_size=1&page_size=2", 400), ("?status=Exploded", 400)],
+)
+def test_a_bad_job_list_query_is_refused_as_drf_does(
+    monkeypatch, served, viewer_jwt, query, status
+):
+    lean, drf = both_paths(monkeypatch, viewer_jwt, f"/api/v1/jobs/{query}")
+
+    assert lean.status_code == status
+    assert served() == 0
+    assert_same(lean, drf)
+
+
+def test_an_anonymous_job_list_is_a_401_even_when_cached(monkeypatch, served, viewer_jwt):
+    viewer_jwt.get("/api/v1/jobs/")
+
+    lean, drf = both_paths(monkeypatch, APIClient(), "/api/v1/jobs/")
+
+    assert lean.status_code == 401
+    assert_same(lean, drf)
+
+
+def test_a_missing_job_is_a_404_through_drf(monkeypatch, served, viewer_jwt):
+    lean, drf = both_paths(monkeypatch, viewer_jwt, "/api/v1/jobs/999999999/")
+
+    assert lean.status_code == 404
+    assert served() == 0
+    assert_same(lean, drf)
