@@ -27,6 +27,9 @@ API_V1_URLS = [
     )
     for pattern in import_module(module).urlpatterns
 ]
+# The probes first: load balancers and orchestrators poll them more than anything else, and
+# a health poll otherwise walked every plan route before its own (issue 12's profile).
+API_V1_URLS.sort(key=lambda pattern: not str(pattern.pattern).startswith("health/"))
 
 # Django tries these in order: the API first, the path of nearly every request, so that a
 # plan read is not first tested against each console page (a fifth of its URL resolution).
