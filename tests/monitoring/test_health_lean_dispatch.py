@@ -19,13 +19,13 @@ from apps.monitoring.api.views import _ReportView
 from apps.monitoring.health import UNHEALTHY, HealthCheck
 from apps.security import throttling
 from apps.security.tokens import AccessToken
+from tests.lean_dispatch import assert_same, both_paths
 
 pytestmark = pytest.mark.django_db
 
 HEALTH = "/api/v1/health/"
 READY = "/api/v1/health/ready/"
 SEED_HEALTH = "/api/health"
-REQUEST_ID = "lean-health-test"
 
 
 @pytest.fixture(autouse=True)
@@ -54,21 +54,6 @@ def served(monkeypatch):
     monkeypatch.setattr(LeanDispatchMixin, "_lean_answer", counting_lean)
     monkeypatch.setattr(_ReportView, "_public_answer", counting_public)
     return lambda: len(hits)
-
-
-def both_paths(monkeypatch, client: APIClient, url: str, **extra):
-    extra.setdefault("HTTP_X_REQUEST_ID", REQUEST_ID)
-    lean = client.get(url, **extra)
-    with monkeypatch.context() as patch:
-        patch.setattr(LeanDispatchMixin, "lean_eligible", lambda self, request, kwargs: False)
-        drf = client.get(url, **extra)
-    return lean, drf
-
-
-def assert_same(lean, drf) -> None:
-    assert lean.status_code == drf.status_code
-    assert lean.content == drf.content
-    assert dict(lean.headers) == dict(drf.headers)
 
 
 def bearer(user) -> APIClient:

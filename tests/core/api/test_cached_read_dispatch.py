@@ -20,6 +20,7 @@ from apps.security.api_keys.services import api_key_create
 from apps.security.scopes import MONITORING_READ, PLAN_READ
 from apps.security.tokens import AccessToken
 from tests.factories import PASSWORD, JobFactory
+from tests.lean_dispatch import assert_same, both_paths
 from tests.security.conftest import key_client
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,6 @@ STATUS = "/api/v1/jobs/status/"
 SEED_STATUS = "/api/jobs/status"
 TOKEN = "/api/v1/auth/token/"
 LOGOUT = "/api/v1/auth/logout/"
-REQUEST_ID = "lean-dispatch-test"
 
 
 @pytest.fixture(autouse=True)
@@ -50,22 +50,6 @@ def served(monkeypatch):
 
     monkeypatch.setattr(LeanDispatchMixin, "_lean_answer", counting)
     return lambda: len(hits)
-
-
-def both_paths(monkeypatch, client: APIClient, url: str, **extra):
-    """(lean dispatch's answer, DRF dispatch's answer) to the same request, cache warm."""
-    extra.setdefault("HTTP_X_REQUEST_ID", REQUEST_ID)
-    lean = client.get(url, **extra)
-    with monkeypatch.context() as patch:
-        patch.setattr(LeanDispatchMixin, "_lean_answer", lambda self, request, kwargs: None)
-        drf = client.get(url, **extra)
-    return lean, drf
-
-
-def assert_same(lean, drf) -> None:
-    assert lean.status_code == drf.status_code
-    assert lean.content == drf.content
-    assert dict(lean.headers) == dict(drf.headers)
 
 
 def bearer(token: str) -> APIClient:
