@@ -1,1 +1,1 @@
-from tests.core.sync_fixtures import hwa, hwa_connection, sim  # noqa: F401
+from tests.core.sync_fixtures import hwa, hwa_connection, sim, synced  # noqa: F401

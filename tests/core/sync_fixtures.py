@@ -8,9 +8,10 @@ import pytest
 
 from apps.core.hwa.client import HwaClient
 from apps.core.hwa.simulator import SimulatorPlan, SimulatorServer
-from apps.core.models import HwaConnection
+from apps.core.models import HwaConnection, Job
 from apps.core.selectors.sync import freshness_reset
 from apps.core.services.hwa import client_close, client_settings, hwa_connection_save
+from apps.core.services.sync import plan_sync
 
 PASSWORD = "sim-sync-password"
 JOBS = 400
@@ -38,3 +39,16 @@ def hwa_connection(sim, db) -> Iterator[HwaConnection]:
 def hwa(hwa_connection) -> Iterator[HwaClient]:
     with HwaClient(client_settings(hwa_connection, max_retries=0)) as hwa:
         yield hwa
+
+
+@pytest.fixture
+def synced(sim, hwa) -> SimulatorServer:
+    """The simulator, with its plan synced into the mirror."""
+    plan_sync(client=hwa)
+    return sim
+
+
+def waiting_job(sim: SimulatorServer) -> Job:
+    """The mirror's copy of a job the simulator holds waiting (one that may be held)."""
+    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
+    return Job.objects.get(hwa_id=job.hwa_id)

@@ -15,6 +15,7 @@ from apps.core.plan_generation import AREA, plan_generation
 from apps.core.services.actions import job_action_perform
 from apps.core.services.mirror import JOB_SYNCED_FIELDS, mirror_write
 from apps.core.services.sync import plan_sync
+from tests.core.sync_fixtures import waiting_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,11 +25,6 @@ JOB_BOOKKEEPING = {"id", "hwa_id", "status", "updated_at", "sync_hash"}
 
 def _stored() -> int:
     return ConfigVersion.objects.get(name=AREA).version
-
-
-def _waiting_job(sim) -> Job:
-    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
-    return Job.objects.get(hwa_id=job.hwa_id)
 
 
 def test_a_first_sync_moves_the_generation(hwa):
@@ -64,7 +60,7 @@ def test_a_sync_that_changes_nothing_keeps_the_generation(hwa):
 
 def test_a_job_read_back_after_an_action_moves_the_generation(sim, hwa):
     plan_sync(client=hwa)
-    job = _waiting_job(sim)
+    job = waiting_job(sim)
     before = plan_generation()
 
     job_action_perform(job=job, action="hold", actor=None, source="test")
@@ -77,7 +73,7 @@ def test_a_job_read_back_after_an_action_moves_the_generation(sim, hwa):
 
 def test_a_read_back_job_counts_as_unchanged_at_the_next_sync(sim, hwa):
     plan_sync(client=hwa)
-    job_action_perform(job=_waiting_job(sim), action="hold", actor=None, source="test")
+    job_action_perform(job=waiting_job(sim), action="hold", actor=None, source="test")
     events = JobStatusEvent.objects.count()
 
     run = plan_sync(client=hwa)

@@ -10,19 +10,9 @@ from apps.core.models import Job, JobAction, JobStatusEvent
 from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
 from tests.conftest import _client_for
+from tests.core.sync_fixtures import waiting_job
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def synced(sim, hwa):
-    plan_sync(client=hwa)
-    return sim
-
-
-def _holdable(sim) -> Job:
-    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
-    return Job.objects.get(hwa_id=job.hwa_id)
 
 
 def url(job: Job, action: str) -> str:
@@ -30,7 +20,7 @@ def url(job: Job, action: str) -> str:
 
 
 def test_a_viewer_without_the_permission_gets_403(synced, viewer_client) -> None:
-    job = _holdable(synced)
+    job = waiting_job(synced)
 
     response = viewer_client.post(url(job, "hold"))
 
@@ -40,7 +30,7 @@ def test_a_viewer_without_the_permission_gets_403(synced, viewer_client) -> None
 
 
 def test_an_operator_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None:
-    job = _holdable(synced)
+    job = waiting_job(synced)
 
     response = _client_for(operator).post(url(job, "hold"))
 
@@ -56,7 +46,7 @@ def test_an_operator_holds_a_job_in_hwa_and_the_mirror(synced, operator) -> None
 
 
 def test_one_request_id_follows_an_action_from_the_api_to_hwa(synced, operator) -> None:
-    job = _holdable(synced)
+    job = waiting_job(synced)
     synced.reset_counts()
 
     response = _client_for(operator).post(url(job, "hold"), HTTP_X_REQUEST_ID="ops-ticket-7")
@@ -71,7 +61,7 @@ def test_one_request_id_follows_an_action_from_the_api_to_hwa(synced, operator) 
 
 
 def test_a_generated_request_id_reaches_hwa_too(synced, operator) -> None:
-    job = _holdable(synced)
+    job = waiting_job(synced)
     synced.reset_counts()
 
     response = _client_for(operator).post(url(job, "hold"))
@@ -80,13 +70,13 @@ def test_a_generated_request_id_reaches_hwa_too(synced, operator) -> None:
 
 
 def test_a_superuser_may_act(synced, admin_client_api) -> None:
-    job = _holdable(synced)
+    job = waiting_job(synced)
 
     assert admin_client_api.post(url(job, "hold")).status_code == 200
 
 
 def test_hwa_refusing_is_a_4xx_problem_and_recorded(synced, operator) -> None:
-    job = _holdable(synced)  # not held, so it cannot be released
+    job = waiting_job(synced)  # not held, so it cannot be released
 
     response = _client_for(operator).post(url(job, "release"))
 
@@ -98,7 +88,7 @@ def test_hwa_refusing_is_a_4xx_problem_and_recorded(synced, operator) -> None:
 
 
 def test_an_unknown_action_is_a_404_problem(synced, operator) -> None:
-    response = _client_for(operator).post(url(_holdable(synced), "explode"))
+    response = _client_for(operator).post(url(waiting_job(synced), "explode"))
 
     assert response.status_code == 404
     assert "explode" in response.json()["detail"]
@@ -130,7 +120,7 @@ def test_the_mirror_is_served_when_hwa_is_down(synced, hwa, viewer_client) -> No
 @pytest.mark.django_db(transaction=True)  # real commits: the generation moves on commit
 def test_the_very_next_reads_after_an_action_show_its_outcome(synced, operator) -> None:
     client = _client_for(operator)
-    job = _holdable(synced)
+    job = waiting_job(synced)
     reads = {
         "job": f"/api/v1/jobs/{job.pk}/",
         "held jobs": "/api/v1/jobs/?status=Held&page_size=500",

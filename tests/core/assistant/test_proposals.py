@@ -20,8 +20,8 @@ from apps.core.assistant.proposals import (
 )
 from apps.core.errors import ConflictError, NotFoundError
 from apps.core.models import ActionProposal, Job, JobAction
-from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
+from tests.core.sync_fixtures import waiting_job
 from tests.factories import JobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,19 +57,8 @@ def _proposal(user, job, action="hold", **kwargs) -> ActionProposal:
     )
 
 
-@pytest.fixture
-def synced(sim, hwa):
-    plan_sync(client=hwa)
-    return sim
-
-
-def _waiting(sim) -> Job:
-    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
-    return Job.objects.get(hwa_id=job.hwa_id)
-
-
 def test_a_confirmed_proposal_is_performed_in_hwa_and_audited(synced, operator):
-    job = _waiting(synced)
+    job = waiting_job(synced)
     proposal = _proposal(operator, job)
 
     done, record, job_after = proposal_confirm(token=proposal_token(proposal), user=operator)
@@ -83,7 +72,7 @@ def test_a_confirmed_proposal_is_performed_in_hwa_and_audited(synced, operator):
 
 
 def test_a_token_works_once(synced, operator):
-    job = _waiting(synced)
+    job = waiting_job(synced)
     token = proposal_token(_proposal(operator, job))
     proposal_confirm(token=token, user=operator)
 

@@ -8,22 +8,11 @@ from django.urls import reverse
 
 from apps.core.console.jobs import UNKNOWN_ACTION
 from apps.core.models import Job, JobAction, JobStatusEvent
-from apps.core.services.sync import plan_sync
 from apps.monitoring.models import AuditEvent
 from tests.core.console.conftest import signed_in
+from tests.core.sync_fixtures import waiting_job
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def synced(sim, hwa):
-    plan_sync(client=hwa)
-    return sim
-
-
-def _holdable(sim) -> Job:
-    job = next(j for j in sim.plan.jobs if j.state == "WAIT")
-    return Job.objects.get(hwa_id=job.hwa_id)
 
 
 def _page(job: Job) -> str:
@@ -31,7 +20,7 @@ def _page(job: Job) -> str:
 
 
 def test_an_operator_holds_a_job_and_sees_the_new_state(synced, operator):
-    job = _holdable(synced)
+    job = waiting_job(synced)
     client = signed_in(operator)
 
     response = client.post(_page(job), {"action": "hold"}, follow=True)
@@ -48,7 +37,7 @@ def test_an_operator_holds_a_job_and_sees_the_new_state(synced, operator):
 
 
 def test_hwas_refusal_is_shown_verbatim(synced, operator):
-    job = _holdable(synced)  # not held, so it cannot be released
+    job = waiting_job(synced)  # not held, so it cannot be released
 
     response = signed_in(operator).post(_page(job), {"action": "release"}, follow=True)
 
@@ -62,7 +51,7 @@ def test_hwas_refusal_is_shown_verbatim(synced, operator):
 
 
 def test_a_viewer_sees_no_buttons_and_a_forged_post_is_refused(synced, viewer):
-    job = _holdable(synced)
+    job = waiting_job(synced)
     client = signed_in(viewer)
 
     page = client.get(_page(job)).content.decode()
@@ -75,7 +64,7 @@ def test_a_viewer_sees_no_buttons_and_a_forged_post_is_refused(synced, viewer):
 
 
 def test_an_operator_sees_the_four_buttons_with_a_confirmation(synced, operator):
-    page = signed_in(operator).get(_page(_holdable(synced))).content.decode()
+    page = signed_in(operator).get(_page(waiting_job(synced))).content.decode()
 
     for action in ("rerun", "hold", "release", "cancel"):
         assert f'name="action" value="{action}"' in page
@@ -84,7 +73,7 @@ def test_an_operator_sees_the_four_buttons_with_a_confirmation(synced, operator)
 
 
 def test_a_post_without_the_csrf_token_is_refused(synced, operator):
-    job = _holdable(synced)
+    job = waiting_job(synced)
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator)
 
@@ -95,7 +84,7 @@ def test_a_post_without_the_csrf_token_is_refused(synced, operator):
 
 
 def test_an_unknown_action_changes_nothing(synced, operator):
-    job = _holdable(synced)
+    job = waiting_job(synced)
 
     response = signed_in(operator).post(_page(job), {"action": "explode"}, follow=True)
 
