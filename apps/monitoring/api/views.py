@@ -104,10 +104,7 @@ class _ReportView(LeanDispatchMixin, BaseAPIView):
             self.check_throttles(request)
         except Throttled as refusal:
             return self.lean_respond(request, args, kwargs, functools.partial(_raise, refusal))
-        status = self.report_status()
-        response = HttpResponse(
-            _PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON
-        )
+        response = _public_response(self.report_status())
         # The answer depends on the session (a signed-in monitoring reader sees more): say
         # so as DRF's session authentication does by reading it (SessionMiddleware adds
         # Vary: Cookie). There is no session to read.
@@ -121,8 +118,7 @@ class _ReportView(LeanDispatchMixin, BaseAPIView):
     def _lean_get(self, request: Request) -> HttpResponseBase:
         if _shows_details(request):
             return self.get(request)  # a monitoring reader: the whole report, as before
-        status = self.report_status()
-        return HttpResponse(_PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON)
+        return _public_response(self.report_status())
 
 
 def _public_poll(view: _ReportView, request: HttpRequest) -> bool:
@@ -165,6 +161,11 @@ def _http_status(status: str) -> int:
 _PUBLIC_BODIES = {
     status: JSONRenderer().render({"status": status}) for status in (HEALTHY, DEGRADED, UNHEALTHY)
 }
+
+
+def _public_response(status: str) -> HttpResponse:
+    """The status alone, as anyone may see it (one of three bodies rendered once)."""
+    return HttpResponse(_PUBLIC_BODIES[status], status=_http_status(status), content_type=JSON)
 
 
 class HealthView(_ReportView):
