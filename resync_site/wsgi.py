@@ -1,8 +1,12 @@
-"""WSGI entry point for production servers (gunicorn)."""
+"""WSGI entry point for production servers (granian, gunicorn) and runserver."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resync_site.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)  # as django.core.wsgi.get_wsgi_application does
+
+from resync_site.handler import ResyncWSGIHandler  # noqa: E402  (after setup: loads middleware)
+
+application = ResyncWSGIHandler()

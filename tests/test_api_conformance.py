@@ -19,7 +19,6 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
@@ -27,6 +26,7 @@ from hypothesis import HealthCheck, settings
 from apps.core.models import Job
 from apps.core.services.sync import plan_sync
 from apps.security.tokens import AccessToken
+from resync_site.handler import ResyncWSGIHandler
 from tests.core.assistant.conftest import llm  # noqa: F401
 from tests.core.sync_fixtures import hwa, hwa_connection, sim  # noqa: F401
 
@@ -71,7 +71,7 @@ CONFIG = schemathesis.Config.from_dict(
 # The schema /api/schema/ serves, built when the module is collected: schemathesis makes one
 # test per operation from it then (its fixture-based loader does not run on pytest 9).
 # test_the_tested_schema_is_the_served_one keeps the two the same.
-APP = get_wsgi_application()
+APP = ResyncWSGIHandler()  # what resync_site.wsgi serves
 SCHEMA = SchemaGenerator().get_schema(public=True)
 schema = schemathesis.openapi.from_dict(SCHEMA, config=CONFIG)
 schema.app = APP

@@ -76,9 +76,12 @@ def main() -> None:
         cookie, token = session_cookie(env), None
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
-    from django.core.wsgi import get_wsgi_application
+    import django
 
-    application = get_wsgi_application()
+    django.setup(set_prefix=False)
+    from resync_site.handler import ResyncWSGIHandler  # what resync_site.wsgi serves
+
+    application = ResyncWSGIHandler()
     token = None if args.anonymous else token
     for _ in range(200):  # warm-up: caches, pools, the response cache entry
         status = _call(application, args.path, token, cookie)
