@@ -32,10 +32,15 @@ from apps.core.plan_generation import plan_generation
 JSON = "application/json"
 CACHE_HEADER = "X-Resync-Cache"
 _renderer = JSONRenderer()
-# (name, scheme, host, raw query string) -> the digest part of the key. Clients repeat the
-# same few URLs, and normalising and hashing one was a tenth of a cache hit's cost (issue 12's
-# profile). Bounded: once full, further URLs are computed each time, never stored.
-_digests: dict[tuple[str, str, str, str], str] = {}
+# (name, scheme, what the host is read from, raw query string) -> the digest part of the key.
+# Clients repeat the same few URLs, and normalising and hashing one was a tenth of a cache
+# hit's cost (issue 12's profile); so was working out the host again (get_host() parses and
+# validates it; CommonMiddleware did so for this request already). Bounded: once full,
+# further URLs are computed each time, never stored.
+_digests: dict[tuple, str] = {}
+# The request headers and server variables get_host() reads (USE_X_FORWARDED_HOST decides
+# whether the first counts; keying on it either way is merely finer).
+_HOST_FROM = ("HTTP_X_FORWARDED_HOST", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT")
 DIGESTS_MAX = 4096
 
 
@@ -76,10 +81,12 @@ def response_key(request: HttpRequest | Request, name: str) -> str:
     and a repeatable filter is a set, so sorting and de-duplicating its values leaves callers
     no way to mint keys for the same answer (`status=Error&status=Error...`).
     """
-    seen = (name, request.scheme, request.get_host(), request.META.get("QUERY_STRING", ""))
+    meta = request.META
+    host_from = tuple(meta.get(variable) for variable in _HOST_FROM)
+    seen = (name, request.scheme, host_from, meta.get("QUERY_STRING", ""))
     digest = _digests.get(seen)
-    if digest is None:
-        digest = _digest(request, scheme=seen[1], host=seen[2])
+    if digest is None:  # get_host() validates the host (DisallowedHost) before it is kept
+        digest = _digest(request, scheme=seen[1], host=request.get_host())
         if len(_digests) < DIGESTS_MAX:
             _digests[seen] = digest
     return f"api:{name}:g{plan_generation()}:{digest}"

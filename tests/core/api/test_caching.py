@@ -116,3 +116,16 @@ def test_key_digests_are_remembered_for_a_bounded_number_of_urls(viewer_client, 
     assert len(caching._digests) == 2
     # A URL past the bound is still served from its cache entry: its key is only recomputed.
     assert viewer_client.get("/api/v1/jobs/?status=Blocked")[CACHE_HEADER] == "hit"
+
+
+def test_each_host_reads_its_own_links_and_a_disallowed_host_is_refused(viewer_client, job):
+    # Pagination links are absolute: a list read through another name must not get the
+    # first name's links from the cache, remembered digest or not.
+    JobFactory()
+    for _ in range(2):
+        local = viewer_client.get("/api/v1/jobs/?page_size=1", HTTP_HOST="localhost").json()
+        loopback = viewer_client.get("/api/v1/jobs/?page_size=1", HTTP_HOST="127.0.0.1").json()
+        assert local["next"].startswith("http://localhost/")
+        assert loopback["next"].startswith("http://127.0.0.1/")
+    refused = viewer_client.get("/api/v1/jobs/?page_size=1", HTTP_HOST="evil.example")
+    assert refused.status_code == 400
