@@ -10,8 +10,10 @@ class CacheAppConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.cache import services
+        from apps.cache.closing import skip_needless_closing
         from apps.core import presets
         from apps.core.config_versions import watcher
 
         watcher.register(services.CONFIG_AREA, services.cache_config_apply)
         presets.register(services.PRESET)
+        skip_needless_closing()
