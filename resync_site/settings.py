@@ -313,7 +313,7 @@ RESYNC_LOCKOUT_CACHE = "shared"
 # console page costs no database query for its session. Only the shared Redis alias: a
 # per-process memory tier would keep serving a session another process has ended.
 if REDIS_URL:
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "apps.security.sessions.cached_db"
     SESSION_CACHE_ALIAS = "shared"
 AXES_HANDLER = "apps.security.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = RESYNC_LOCKOUT_FAILURES
