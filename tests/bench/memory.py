@@ -6,7 +6,9 @@ Target (the seed's bound): 2 served workers + the sync loop < 256 MB RSS in tota
 resync_site.serve`: granian, 2 workers, Django preloaded before the fork), the sync loop
 (`manage.py sync_plan --loop`), PostgreSQL and Redis. The loop runs a full sync into an
 empty mirror, then `--resyncs` re-syncs with 1 % of the jobs changed (the simulator's tick,
-sent right after each run's summary line, so each run sees one tick); meanwhile and after,
+sent right after each run's summary line, so each run sees one tick) and one with nothing
+changed, after which its interval is made long, so it is measured resting between runs
+(as it spends most of its time; its peak RSS covers the runs); meanwhile and after,
 wrk reads cached `jobs/status/` (JWT), a filtered `jobs/` list and `health/` through the
 server. Then, per process: RSS, PSS (/proc/<pid>/smaps_rollup: a page shared by n
 processes counts 1/n in each, so the workers' shared preloaded pages count once in the
@@ -38,11 +40,14 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PASSWORD = "bench"
 TARGET_MB = 256
+FILTERED = "/api/v1/jobs/?status=Error&ordering=-start&page_size=50"
 READS = [
     ("cached jobs/status/ (JWT)", "/api/v1/jobs/status/", True),
-    ("cached filtered jobs/ (JWT)", "/api/v1/jobs/?status=Error&ordering=-start&page_size=50", True),
+    ("cached filtered jobs/ (JWT)", FILTERED, True),
     ("health/", "/api/v1/health/", False),
 ]
+# The loop's interval once the counted runs are done: it rests between runs when measured.
+RESTING_INTERVAL = 3600
 # The HWA connection the sync loop uses: the simulator's, a sync every `interval` seconds.
 CONNECT = """
 from apps.core.models import HwaConnection
@@ -54,6 +59,13 @@ row = HwaConnection.objects.filter(name="default").first() or HwaConnection(name
 row.base_url, row.username, row.flavour = {url!r}, "resync", "v1"
 row.enabled, row.sync_interval, row.page_size = True, {interval}, {page_size}
 hwa_connection_save(connection=row, actor=None, source="command", password={password!r})
+"""
+REST = """
+from apps.core.models import HwaConnection
+from apps.core.services.hwa import hwa_connection_save
+row = HwaConnection.objects.get(name="default")
+row.sync_interval = {interval}
+hwa_connection_save(connection=row, actor=None, source="command")
 """
 
 
@@ -87,21 +99,26 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _sync_runs(loop: subprocess.Popen, sim_url: str, resyncs: int) -> list[str]:
-    """The loop's summary lines for a full sync and `resyncs` re-syncs, a tick after each."""
-    lines = []
+def _next_run(loop: subprocess.Popen) -> str:
+    """The loop's next summary line (it must be a successful run)."""
     for line in loop.stdout:
-        line = line.strip()
-        if not line.startswith("Sync "):
-            continue
-        print(f"  sync loop: {line}", flush=True)
-        lines.append(line)
-        if not line.startswith("Sync ok"):
-            raise RuntimeError(f"the sync loop did not sync: {line}")
-        if len(lines) > resyncs:
-            return lines
-        httpx.post(f"{sim_url}/__simulator__/tick", json={"count": 1}, timeout=30)
+        if line.startswith("Sync "):
+            print(f"  sync loop: {line.strip()}", flush=True)
+            if not line.startswith("Sync ok"):
+                raise RuntimeError(f"the sync loop did not sync: {line}")
+            return line
     raise RuntimeError("the sync loop exited")
+
+
+def _sync_runs(loop: subprocess.Popen, env: dict[str, str], sim_url: str, resyncs: int) -> None:
+    """A full sync and `resyncs` re-syncs, a tick after each; then the loop is made to rest
+    (its interval RESTING_INTERVAL), so it is measured between runs, not in one."""
+    _next_run(loop)
+    for _ in range(resyncs):
+        httpx.post(f"{sim_url}/__simulator__/tick", json={"count": 1}, timeout=30)
+        _next_run(loop)
+    harness.shell(env, REST.format(interval=RESTING_INTERVAL))
+    _next_run(loop)  # the run that was due; the wait after it is the new interval
 
 
 def _reads(server: harness.Server, token: str, duration: int) -> None:
@@ -115,14 +132,19 @@ def _reads(server: harness.Server, token: str, duration: int) -> None:
         print(f"  {label:<30}{result.requests_per_s:>8.0f} req/s, {result.errors} errors")
 
 
+def _row(name: str, figures) -> None:
+    rss, pss, peak = figures
+    print(f"{name:<24}{rss:>9.1f}{pss:>9.1f}{peak:>13.1f}")
+
+
 def _report(processes: list[tuple[str, int]]) -> None:
     print(f"\n{'process':<24}{'RSS MB':>9}{'PSS MB':>9}{'peak RSS MB':>13}")
     totals = [0.0, 0.0, 0.0]
     for name, pid in processes:
         figures = memory_mb(pid)
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
-        print(f"{name:<24}" + "".join(f"{f:>{w}.1f}" for f, w in zip(figures, (9, 9, 13))))
-    print(f"{'total':<24}" + "".join(f"{f:>{w}.1f}" for f, w in zip(totals, (9, 9, 13))))
+        _row(name, figures)
+    _row("total", totals)
     rss, pss, peak = totals
     verdict = "ok" if rss < TARGET_MB else "MISSED"
     print(f"2 workers + sync loop: {rss:.0f} MB RSS, {pss:.0f} MB PSS, {peak:.0f} MB peak RSS "
@@ -164,8 +186,8 @@ def main() -> None:
                 cwd=harness.ROOT, env=env, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             started = time.perf_counter()
-            _sync_runs(loop, sim_url, args.resyncs)
-            print(f"  {args.resyncs + 1} runs in {time.perf_counter() - started:.1f} s")
+            _sync_runs(loop, env, sim_url, args.resyncs)
+            print(f"  {args.resyncs + 2} runs in {time.perf_counter() - started:.1f} s")
             _reads(server, token, args.duration)
             time.sleep(1)  # the loop's heap trimmed, the workers settled
             processes = [("sync loop", loop.pid)]

@@ -477,6 +477,21 @@ def test_a_change_whose_write_rolled_back_is_written_by_the_next_run(sim, hwa, m
     assert all(Job.objects.get(hwa_id=h).internal_state != before[h] for h in moved)
 
 
+def test_rows_digested_another_way_are_rewritten_once_without_events(sim, hwa) -> None:
+    """E.g. rows an older release digested (repr, not JSON): their values are right, their
+    digests differ; the next run rewrites them (no state moved: no event), the one after
+    finds nothing to do."""
+    plan_sync(client=hwa)
+    Job.objects.update(sync_hash=12345)
+    events = JobStatusEvent.objects.count()
+
+    rewritten = plan_sync(client=hwa)
+
+    assert rewritten.counts["jobs"] == {"created": 0, "updated": JOBS, "unchanged": 0, "removed": 0}
+    assert JobStatusEvent.objects.count() == events
+    assert plan_sync(client=hwa).counts["jobs"]["unchanged"] == JOBS
+
+
 def test_a_mirror_row_another_writer_changed_is_put_back_by_a_resync(sim, hwa) -> None:
     plan_sync(client=hwa)
     plan_sync(client=hwa)
