@@ -99,12 +99,12 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _next_run(loop: subprocess.Popen) -> str:
-    """The loop's next summary line (it must be a successful run)."""
+def _next_run(loop: subprocess.Popen, *, skip: bool = False) -> str:
+    """The loop's next summary line (a successful run; or, with `skip`, a skipped one)."""
     for line in loop.stdout:
         if line.startswith("Sync "):
             print(f"  sync loop: {line.strip()}", flush=True)
-            if not line.startswith("Sync ok"):
+            if not line.startswith(("Sync ok", "Sync skipped") if skip else "Sync ok"):
                 raise RuntimeError(f"the sync loop did not sync: {line}")
             return line
     raise RuntimeError("the sync loop exited")
@@ -118,7 +118,10 @@ def _sync_runs(loop: subprocess.Popen, env: dict[str, str], sim_url: str, resync
         httpx.post(f"{sim_url}/__simulator__/tick", json={"count": 1}, timeout=30)
         _next_run(loop)
     harness.shell(env, REST.format(interval=RESTING_INTERVAL))
-    _next_run(loop)  # the run that was due; the wait after it is the new interval
+    # The run that was due: done (nothing changed), or skipped when the loop has read the
+    # new interval already (the last run finished less than that ago). Either way, the
+    # wait after it is the new interval.
+    _next_run(loop, skip=True)
 
 
 def _reads(server: harness.Server, token: str, duration: int) -> None:
@@ -130,6 +133,20 @@ def _reads(server: harness.Server, token: str, duration: int) -> None:
             token=token if authenticated else None,
         )
         print(f"  {label:<30}{result.requests_per_s:>8.0f} req/s, {result.errors} errors")
+
+
+def _cache_sizes(server: harness.Server, token: str) -> None:
+    """What the in-process cache tier (apps/cache) holds, as the worker that answers says."""
+    seen = {}
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        for _ in range(8):  # the workers take turns at random: ask until both answered
+            body = client.get(f"{server.url}/api/v1/cache/stats/").raise_for_status().json()
+            l1 = body["tiers"]["l1"]
+            seen[(l1["total"]["entries"], l1["total"]["bytes"])] = l1["config"]
+    for (entries, size), config in sorted(seen.items()):
+        bound = config["max_memory_bytes"] / 2**20
+        print(f"  in-process cache (a worker's): {entries} entries, {size / 2**20:.2f} MB "
+              f"(bound {bound:.0f} MB)")  # fmt: skip
 
 
 def _row(name: str, figures) -> None:
@@ -179,7 +196,7 @@ def main() -> None:
             url=f"{sim_url}/twsd", interval=3, page_size=5000, password=PASSWORD
         )
         harness.shell(env, connect)
-        token = harness.bench_token(env)
+        token = harness.bench_token(env, monitoring=True)  # reads the cache's statistics too
         with harness.granian(env, workers=2, threads=8) as server:
             loop = subprocess.Popen(
                 [harness.PY, "manage.py", "sync_plan", "--loop"],
@@ -189,6 +206,7 @@ def main() -> None:
             _sync_runs(loop, env, sim_url, args.resyncs)
             print(f"  {args.resyncs + 2} runs in {time.perf_counter() - started:.1f} s")
             _reads(server, token, args.duration)
+            _cache_sizes(server, token)
             time.sleep(1)  # the loop's heap trimmed, the workers settled
             processes = [("sync loop", loop.pid)]
             processes += [(f"worker {n}", pid) for n, pid in enumerate(server.worker_pids(), 1)]
