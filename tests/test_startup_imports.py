@@ -1,0 +1,48 @@
+"""What a process that never serves the API loads at start-up (the sync loop, commands).
+
+Every module imported at `django.setup()` stays in such a process for its life (the sync
+loop counts against issue 12's memory bound), so what only serving or describing the API
+needs is imported with the URLconf, not from an app's ready().
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from django.conf import settings
+
+SERVING_ONLY = (
+    "rest_framework.serializers",  # ~8 MB with what it pulls in (drf-spectacular's contrib)
+    "drf_spectacular.contrib.rest_framework_simplejwt",
+    "apps.security.schema",
+)
+PROBE = (
+    "import sys, django; django.setup();"
+    "from apps.core.management.commands import sync_plan;"
+    f"print(sorted(set({SERVING_ONLY!r}) & set(sys.modules)))"
+)
+
+
+def test_the_sync_loop_does_not_load_what_only_the_api_needs():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_urlconf_registers_the_openapi_extensions_of_our_authentication():
+    from django.urls import get_resolver
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+    get_resolver().url_patterns  # noqa: B018  (what the server and `spectacular` load)
+    targets = {ext.target_class for ext in OpenApiAuthenticationExtension._registry}
+    assert {
+        "apps.security.authentication.CachedUserJWTAuthentication",
+        "apps.security.api_keys.authentication.ApiKeyAuthentication",
+    } <= targets
