@@ -36,6 +36,28 @@ def test_the_sync_loop_does_not_load_what_only_the_api_needs():
     assert result.stdout.strip() == "[]"
 
 
+def test_the_sync_worker_runs_no_check_that_loads_the_serving_stack():
+    """The system checks would import the URLconf and every template tag library."""
+    probe = (
+        "import atexit, sys;"
+        "atexit.register(lambda: print(sorted({'resync_site.urls',"
+        " 'rest_framework.templatetags.rest_framework'} & set(sys.modules))));"
+        "from django.core.management import execute_from_command_line;"
+        # Stops in handle(), after the checks would have run, before any database work.
+        "execute_from_command_line(['manage.py', 'sync_plan', '--interval', '0'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "--interval must be positive" in result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_urlconf_registers_the_openapi_extensions_of_our_authentication():
     from django.urls import get_resolver
     from drf_spectacular.extensions import OpenApiAuthenticationExtension
