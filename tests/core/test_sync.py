@@ -386,7 +386,7 @@ def _synced(hwa_id: str) -> dict:
 
 
 def _restarted_client(hwa_connection) -> HwaClient:
-    """A client as a new process has it: nothing parsed before, no digests remembered."""
+    """A client as a new process has it: nothing parsed before."""
     return HwaClient(client_settings(hwa_connection, max_retries=0))
 
 
