@@ -67,7 +67,6 @@ syncs now if nothing else is running.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import logging
 from collections import defaultdict
@@ -429,37 +428,35 @@ def _fallback_ws(mirror: MirrorWriter, ws_ids: dict[str, int]) -> int:
     return ws_ids["UNKNOWN"]
 
 
-def _job_ids(mirror, job: JobRecord, ws_ids, stream_ids) -> tuple[int, int]:
-    """(stream id, workstation id) of a listed job in the mirror."""
-    ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
-    return stream_ids[job_stream_key(job)], ws_id
+def _values_of(mirror, ws_ids, stream_ids) -> Callable[[JobRecord], tuple]:
+    """The synced values (mirror.JOB_SYNCED_FIELDS) of a listed job, ids from this run."""
+
+    def values_of(job: JobRecord) -> tuple:
+        ws_id = ws_ids.get(job.workstation) or _fallback_ws(mirror, ws_ids)
+        stream_id = stream_ids[job_stream_key(job)]
+        return job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
+
+    return values_of
 
 
-def _job_digests(mirror, snapshot, ws_ids, stream_ids) -> dict[str, int]:
-    """Every listed job's digest (Job.sync_hash), computed afresh each run: ~1 µs a job
-    (mirror.job_digest). Remembering them from run to run saved ~0.1 s of a re-sync of
-    100,000 jobs but kept a tuple and an int per job alive between runs (~14 MB)."""
-    digests = {}
-    for hwa_id, job in snapshot.jobs.items():
-        stream_id, ws_id = _job_ids(mirror, job, ws_ids, stream_ids)
-        values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
-        digests[hwa_id] = job_digest(values)
-    return digests
-
-
-def _mirror_compare(digests: dict[str, int]) -> tuple[dict, dict[str, tuple], list[int]]:
-    """The mirror's jobs against this run's digests, in one pass over its rows: (the listed
-    jobs it lacks, (id, state, digest) of those whose digest moved, ids of those no longer
+def _mirror_compare(jobs: dict[str, JobRecord], values_of) -> tuple[dict, dict[str, tuple], list]:
+    """The mirror's jobs against the listed ones, in one pass over its rows: (the listed jobs
+    it lacks, (id, state, digest) of those whose digest moved, ids of those no longer
     listed). Only what differs is kept: holding every row (hwa_id, id, state, digest) of
-    100,000 jobs for the run was ~25 MB of a re-sync's peak; of 1 % changed, ~1,000 are."""
-    new = dict.fromkeys(digests)  # the same key objects: only the table is new
+    100,000 jobs for the run was ~25 MB of a re-sync's peak; of 1 % changed, ~1,000 are.
+
+    A listed job's digest (Job.sync_hash) is computed afresh as its row goes by (~1 µs a
+    job, mirror.job_digest) and not kept: remembering digests from run to run saved ~0.1 s
+    of a 100,000-job re-sync for ~14 MB kept between runs, and a table of this run's ~8 MB
+    more of its peak."""
+    new = dict.fromkeys(jobs)  # the same key objects: only the table is new
     moved: dict[str, tuple] = {}
     gone: list[int] = []
     rows = Job.objects.values_list("hwa_id", "id", "internal_state", "sync_hash").order_by()
     for hwa_id, pk, state, digest in rows.iterator(chunk_size=5000):
         if new.pop(hwa_id, _ABSENT) is _ABSENT:
             gone.append(pk)
-        elif digests[hwa_id] != digest:
+        elif job_digest(values_of(jobs[hwa_id])) != digest:
             moved[hwa_id] = (pk, state, digest)
     return new, moved, gone
 
@@ -467,32 +464,23 @@ def _mirror_compare(digests: dict[str, int]) -> tuple[dict, dict[str, tuple], li
 _ABSENT = object()
 
 
-def _job_rows(
-    jobs: dict[str, JobRecord],
-    digests: dict[str, int],
-    ids: Iterable[str],
-    ids_of: Callable[[JobRecord], tuple[int, int]],
-    now: datetime,
-) -> Iterator[tuple]:
+def _job_rows(jobs: dict[str, JobRecord], ids: Iterable[str], values_of, now) -> Iterator[tuple]:
     """Rows (mirror.JOB_COLUMNS order) of these jobs, made as needed."""
     for hwa_id in ids:
-        job = jobs[hwa_id]
-        stream_id, ws_id = ids_of(job)
-        values = job_synced_values(job, stream_id=stream_id, workstation_id=ws_id)
-        yield (hwa_id, *values, now, digests[hwa_id])
+        values = values_of(jobs[hwa_id])
+        yield (hwa_id, *values, now, job_digest(values))
 
 
 def _apply_jobs(mirror, snapshot, ws_ids, stream_ids, now, outcome) -> None:
     counts = outcome.counts.setdefault("jobs", KindCounts())
-    digests = _job_digests(mirror, snapshot, ws_ids, stream_ids)
-    new, moved, gone = _mirror_compare(digests)
+    values_of = _values_of(mirror, ws_ids, stream_ids)
+    new, moved, gone = _mirror_compare(snapshot.jobs, values_of)
     counts.created, counts.updated = len(new), len(moved)
-    counts.unchanged = len(digests) - len(new) - len(moved)
+    counts.unchanged = len(snapshot.jobs) - len(new) - len(moved)
     # Written UPSERT_CHUNK jobs at a time, each chunk's events with it, all in the run's one
     # transaction: a full sync of 100,000 jobs no longer holds every row, every returned
     # (id, hwa_id, state) and every event at once on top of the plan (~60 MB of its peak).
-    ids_of = functools.partial(_job_ids, mirror, ws_ids=ws_ids, stream_ids=stream_ids)
-    rows = _job_rows(snapshot.jobs, digests, itertools.chain(moved, new), ids_of, now)
+    rows = _job_rows(snapshot.jobs, itertools.chain(moved, new), values_of, now)
     while chunk := list(itertools.islice(rows, UPSERT_CHUNK)):
         written = mirror.jobs_upsert(chunk, moved)
         del chunk
