@@ -20,7 +20,7 @@ JobStatusEvent.
 WHAT IS RE-READ. A re-sync where 1 % of the jobs moved costs little more than reading the
 listings: the client parses only items whose JSON text changed since its last complete
 listing (`apps.core.hwa.parsing.RecordMemo`), a pure cache of what the text determines.
-Every job's digest is computed afresh (about 0.1 s for 100,000 jobs) and compared with the
+Every job's digest is computed afresh (about 0.15 s for 100,000 jobs) and compared with the
 mirror's, so no change can hide behind the cache (a rolled-back run, another writer, a
 restart). Between runs the process keeps only the memo's records: each run's digests,
 rows and comparison are freed with it (see apps.core.memory for giving the pages back).
@@ -446,7 +446,7 @@ def _mirror_compare(jobs: dict[str, JobRecord], values_of) -> tuple[dict, dict[s
     100,000 jobs for the run was ~25 MB of a re-sync's peak; of 1 % changed, ~1,000 are.
 
     A listed job's digest (Job.sync_hash) is computed afresh as its row goes by (~1 µs a
-    job, mirror.job_digest) and not kept: remembering digests from run to run saved ~0.1 s
+    job, mirror.job_digest) and not kept: remembering them from run to run saved ~0.15 s
     of a 100,000-job re-sync for ~14 MB kept between runs, and a table of this run's ~8 MB
     more of its peak."""
     new = dict.fromkeys(jobs)  # the same key objects: only the table is new
