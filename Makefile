@@ -50,12 +50,13 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-# Each benchmark prints its own table; together they take about twelve minutes (plus
+# Each benchmark prints its own table; together they take about fourteen minutes (plus
 # several the first time tests.bench.export loads its 1,000,000-job plan, kept afterwards).
 bench: $(STAMP)
 	$(PY) -m tests.bench.serving
 	$(PY) -m tests.bench.baseline
 	$(PY) -m tests.bench.sync
+	$(PY) -m tests.bench.memory
 	$(PY) -m tests.bench.pools
 	$(PY) -m tests.bench.cache
 	$(PY) -m tests.bench.outage

@@ -11,12 +11,12 @@ class SecurityConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the system checks (security.E001 keys, E2xx JWT, W010 throttles,
-        # E31x CORS) and the OpenAPI extensions.
+        # E31x CORS). The OpenAPI extensions register with the schema views instead
+        # (apps.core.api.schema), loaded with the URLconf by whatever describes the API.
         from corsheaders.signals import check_request_enabled
 
         from apps.core.config_versions import watcher
-        from apps.security import checks, crypto, schema, throttling  # noqa: F401
-        from apps.security.api_keys import schema as api_key_schema  # noqa: F401
+        from apps.security import checks, crypto, throttling  # noqa: F401
         from apps.security.cors import allowlist, services
         from apps.security.cors import checks as cors_checks  # noqa: F401
 

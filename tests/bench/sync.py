@@ -3,12 +3,12 @@
     /work/main/.venv/bin/python -m tests.bench.sync [--jobs 100000] [--profile]
 
 The full sync and the re-sync after a restart start with nothing remembered (a new client,
-no digests), as a new process would; the other re-syncs reuse what the runs before them
-parsed (apps.core.hwa.parsing.RecordMemo). Besides wall time, each row shows the CPU time of
-this process (the sync's own work, less disturbed by other load than wall time) and the
-load average: figures taken while anything else runs are worth little (about 3x too slow
-on this 2-core machine), so benchmark alone. `--profile` runs the last re-sync under
-cProfile and prints where its time went.
+nothing parsed before), as a new process would; the other re-syncs reuse what the runs
+before them parsed (apps.core.hwa.parsing.RecordMemo). Besides wall time, each row shows
+the CPU time of this process (the sync's own work, less disturbed by other load than wall
+time) and the load average: figures taken while anything else runs are worth little
+(about 3x too slow on this 2-core machine), so benchmark alone. `--profile` runs the last
+re-sync under cProfile and prints where its time went.
 
 The simulator runs in its own process (as HWA runs on its own machine), the sync in this
 one, into PostgreSQL database `resync_bench_sync` (BENCH_SYNC_DATABASE_URL overrides).
@@ -135,7 +135,7 @@ def main() -> None:
             for number, label in enumerate(labels, 1):
                 if label != "full sync":
                     httpx.post(f"{base}/__simulator__/tick", json={"count": 1}, timeout=30)
-                if "restart" in label:  # what a new process has: nothing parsed, no digests
+                if "restart" in label:  # what a new process has: nothing parsed
                     client.close()
                     client = HwaClient(settings)
                 profiler = cProfile.Profile() if args.profile and number == len(labels) else None

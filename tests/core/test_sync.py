@@ -386,7 +386,7 @@ def _synced(hwa_id: str) -> dict:
 
 
 def _restarted_client(hwa_connection) -> HwaClient:
-    """A client as a new process has it: nothing parsed before, no digests remembered."""
+    """A client as a new process has it: nothing parsed before."""
     return HwaClient(client_settings(hwa_connection, max_retries=0))
 
 
@@ -475,6 +475,21 @@ def test_a_change_whose_write_rolled_back_is_written_by_the_next_run(sim, hwa, m
 
     assert run.counts["jobs"]["updated"] == len(moved)
     assert all(Job.objects.get(hwa_id=h).internal_state != before[h] for h in moved)
+
+
+def test_rows_digested_another_way_are_rewritten_once_without_events(sim, hwa) -> None:
+    """E.g. rows an older release digested (repr, not JSON): their values are right, their
+    digests differ; the next run rewrites them (no state moved: no event), the one after
+    finds nothing to do."""
+    plan_sync(client=hwa)
+    Job.objects.update(sync_hash=12345)
+    events = JobStatusEvent.objects.count()
+
+    rewritten = plan_sync(client=hwa)
+
+    assert rewritten.counts["jobs"] == {"created": 0, "updated": JOBS, "unchanged": 0, "removed": 0}
+    assert JobStatusEvent.objects.count() == events
+    assert plan_sync(client=hwa).counts["jobs"]["unchanged"] == JOBS
 
 
 def test_a_mirror_row_another_writer_changed_is_put_back_by_a_resync(sim, hwa) -> None:

@@ -13,7 +13,15 @@ from drf_spectacular import views as spectacular
 from rest_framework.renderers import JSONRenderer
 
 from apps.core.api.base import StrictQueryParamsMixin
+from apps.security import schema as jwt_schema  # noqa: F401
+from apps.security.api_keys import schema as api_key_schema  # noqa: F401
 from apps.security.permissions import AUTHENTICATED, PUBLIC, RequiredPermission
+
+# The two imports above register the OpenAPI extensions that describe our authentication
+# classes. Here, with the schema views that the URLconf loads (the server, `manage.py
+# spectacular`, the schema checks all load it), rather than in SecurityConfig.ready: a
+# process that never describes the API (the sync loop, other commands) then loads neither
+# DRF's serializers nor drf-spectacular's contrib modules for them (~8 MB, ~200 modules).
 
 
 class DocsPermission:

@@ -225,6 +225,9 @@ class RecordMemo(Generic[T]):
     def complete(self, seen: dict[bytes, T]) -> None:
         """`seen` (a whole listing's records) is what the next listing can reuse."""
         self._last = seen
+        # The times parsed for this listing are in its records; the cache's own entries
+        # (up to 65,536 texts, times and links) need not outlive it (~3 MB of a sync loop).
+        _fast_time.cache_clear()
 
     def __len__(self) -> int:
         return len(self._last)

@@ -51,6 +51,10 @@ class _Unstyled:
 
 class Command(BaseCommand):
     help = "Pull HWA's current plan into the mirror (once, or every interval with --loop)."
+    # Like the servers, the sync worker runs no system checks at start (README: Production,
+    # step 5 runs them): they load the URLconf and every template tag library (~13 MB, ~380
+    # modules), which a process that serves nothing would keep for its whole life.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep syncing until stopped.")
