@@ -14,8 +14,11 @@ from __future__ import annotations
 from resync_site.env import env_int
 
 DEFAULT_WORKERS = 2  # one per core on the reference machine
-# Measured on 2 cores (docs/performance-notes): 8 blocking threads per granian worker served
-# the most; more only queue on the GIL and the pool.
+# Measured on 2 cores (python -m tests.bench.serving --threads N --rounds 3, 2026-11-28): on
+# cache hits 4 and 8 blocking threads per granian worker serve about the same (8,363 and
+# 8,124 req/s; p99 at 256 connections 56 and 63 ms); more only queue on the GIL and the pool.
+# 8, because a thread waiting on PostgreSQL, HWA or the assistant's model holds no GIL, and
+# with 4 a few slow upstream calls would leave cache hits waiting behind them.
 DEFAULT_THREADS = 8
 
 

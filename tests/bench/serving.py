@@ -14,9 +14,10 @@ p99 < 50 ms at 256 connections; the filtered list >= 80 % of jobs/status/; healt
 of the plain view; start-up to the first healthy answer < 1.5 s; RSS of the workers.
 
 Options: ``--duration`` (wrk seconds per run, 8), ``--servers`` (granian,gunicorn),
-``--rounds`` (1): with several, the endpoints are measured in turn that many times on the same
-server and each figure is the median run; the ratios are given per round too, since a ratio
-taken within one round shares that round's conditions.
+``--threads`` (per worker, instead of the sizes above), ``--rounds`` (1): with several, the
+endpoints are measured in turn that many times on the same server and each figure is the
+median run; the ratios are given per round too, since a ratio taken within one round shares
+that round's conditions.
 """
 
 from __future__ import annotations
@@ -108,12 +109,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--servers", default="granian,gunicorn")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
     env, token = harness.served_plan()
     env = {**env, "DJANGO_SETTINGS_MODULE": "tests.bench.settings"}
     print(f"load average {os.getloadavg()[0]:.2f} before the runs (benchmark alone)")
     for name in args.servers.split(","):
+        if args.threads:
+            SIZES[name] = {**SIZES[name], "threads": args.threads}
         with harness.SERVERS[name](env, **SIZES[name]) as server:
             rounds = _measure(server, args, token)
             rss = server.worker_rss_mb()
