@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_python
 
 PRELOADED = """
 import gc, json, sys, threading
@@ -37,16 +34,7 @@ serve._preload()
 
 
 def _launcher_python(code: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "resync_site.settings"}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python(code, DJANGO_SETTINGS_MODULE="resync_site.settings")
 
 
 def test_the_launcher_loads_what_workers_need_without_a_connection_or_a_thread():

@@ -7,10 +7,7 @@ needs is imported with the URLconf, not from an app's ready().
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from django.conf import settings
+from tests.processes import run_python
 
 SERVING_ONLY = (
     "rest_framework.serializers",  # ~8 MB with what it pulls in (drf-spectacular's contrib)
@@ -24,20 +21,8 @@ PROBE = (
 )
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
-    """`code` run by a new Python in the project's directory (this test's environment)."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_the_sync_loop_does_not_load_what_only_the_api_needs():
-    result = _python(PROBE)
+    result = run_python(PROBE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -52,7 +37,7 @@ def test_the_sync_worker_runs_no_check_that_loads_the_serving_stack():
         # Stops in handle(), after the checks would have run, before any database work.
         "execute_from_command_line(['manage.py', 'sync_plan', '--interval', '0'])"
     )
-    result = _python(probe)
+    result = run_python(probe)
     assert "--interval must be positive" in result.stderr
     assert result.stdout.strip() == "[]"
 
