@@ -27,9 +27,8 @@ API_V1_URLS = [
     )
     for pattern in import_module(module).urlpatterns
 ]
-# The probes first: load balancers and orchestrators poll them more than anything else, and
-# a health poll otherwise walked every plan route before its own (issue 12's profile).
-API_V1_URLS.sort(key=lambda pattern: not str(pattern.pattern).startswith("health/"))
+# Routes without parameters (the health probes, jobs/status/...) are resolved once per
+# process, however far down they are (resync_site/handler.py).
 
 # Django tries these in order: the API first, the path of nearly every request, so that a
 # plan read is not first tested against each console page (a fifth of its URL resolution).

@@ -294,7 +294,7 @@ def health_report() -> dict:
 
 def readiness_report() -> dict:
     """As health_report, for the checks that decide whether this instance can serve."""
-    return _report([name for name, check in CHECKS.items() if check.ready])
+    return _report(_ready_names())
 
 
 def health_status() -> str:
@@ -305,4 +305,9 @@ def health_status() -> str:
 
 def readiness_status() -> str:
     """readiness_report()'s overall status alone."""
-    return _overall(_runner.results([n for n, check in CHECKS.items() if check.ready]).values())
+    return _overall(_runner.results(_ready_names()).values())
+
+
+def _ready_names() -> list[str]:
+    # Read at each call: checks can be registered after start-up (health_check_register).
+    return [name for name, check in CHECKS.items() if check.ready]

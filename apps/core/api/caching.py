@@ -26,10 +26,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.cache.flight import get_or_compute
-from apps.core.api.base import LeanAnswer, LeanDispatchMixin
+from apps.core.api.base import JSON, LeanAnswer, LeanDispatchMixin
 from apps.core.plan_generation import plan_generation
 
-JSON = "application/json"
 CACHE_HEADER = "X-Resync-Cache"
 _renderer = JSONRenderer()
 # (name, scheme, what the host is read from, raw query string) -> the digest part of the key.
@@ -69,9 +68,7 @@ def cached_json(request: Request, name: str, handler: Callable[[], Response]) ->
         body = get_or_compute(response_key(request, name), render)
     except _NotCacheable as exc:
         return exc.response
-    response = HttpResponse(body, content_type=JSON)
-    response[CACHE_HEADER] = "miss" if computed else "hit"
-    return response
+    return _served(body, "miss" if computed else "hit")
 
 
 def response_key(request: HttpRequest | Request, name: str) -> str:
@@ -127,6 +124,11 @@ class CachedReadMixin(LeanDispatchMixin):
 
 
 def _hit(body: bytes, request: Request) -> HttpResponse:
+    return _served(body, "hit")
+
+
+def _served(body: bytes, cache_state: str) -> HttpResponse:
+    """The rendered JSON, saying whether it came from the cache."""
     response = HttpResponse(body, content_type=JSON)
-    response[CACHE_HEADER] = "hit"
+    response[CACHE_HEADER] = cache_state
     return response

@@ -53,17 +53,18 @@ class ConsoleView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def render(self, request: HttpRequest, template: str, context: dict, status: int = 200):
-        return TemplateResponse(
-            request, template, {**console_context(request, self.section), **context}, status=status
-        )
+        return TemplateResponse(request, template, self._page(request, context), status=status)
 
     def render_shared(self, request: HttpRequest, template: str, context: dict, *, content_key):
         """`render` for a page whose content is shared and named by `content_key`: the whole
         page is kept per layout (layout.page_shared), unless a message waits to be shown."""
         if has_messages(request):
             return self.render(request, template, context)
-        full = {**console_context(request, self.section), **context}
-        return page_shared(request, template, full, content_key=content_key)
+        return page_shared(request, template, self._page(request, context), content_key=content_key)
+
+    def _page(self, request: HttpRequest, context: dict) -> dict:
+        """The view's context within the layout's (menu, rights)."""
+        return {**console_context(request, self.section), **context}
 
 
 def session_user(request: HttpRequest):
